@@ -1,0 +1,17 @@
+"""Test settings: the suite connects as the owner (who creates the test database and runs
+migrations) and every test then switches to the runtime role with ``SET ROLE`` (see
+tests/conftest.py), so a missing RLS policy or grant fails a test."""
+
+from .settings import *  # noqa: F403
+from .settings import DATABASE_OWNER, DATABASES
+
+DATABASES["default"].update({k: DATABASE_OWNER[k] for k in ("USER", "PASSWORD", "HOST", "PORT")})
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+DEBUG = False
+CELERY_TASK_ALWAYS_EAGER = False
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

@@ -1,0 +1,109 @@
+"""The organization context: one place that sets the ORM scope and the database setting.
+
+Two independent nets catch a query that escapes its organization:
+
+* django-scopes: a tenant model's default manager raises ``ScopeError`` when no organization
+  scope is active (fail closed in the ORM).
+* Postgres row-level security: every tenant table only shows rows whose ``organization_id``
+  equals the transaction-local setting ``app.current_org``. Outside a transaction the setting is
+  empty and every tenant query sees nothing.
+
+``tenant_context`` sets both, always inside a transaction, and restores what was there before so
+that nesting (an eager task inside a request of another organization) cannot leak.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+
+from django.db import connection, transaction
+from django_scopes import scope, scopes_disabled
+
+ORG_SETTING = "app.current_org"
+USER_SETTING = "app.current_user"
+
+_current_org_id: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "coachhub_current_org_id", default=None
+)
+
+
+def current_organization_id() -> int | None:
+    return _current_org_id.get()
+
+
+def _db_setting(name: str) -> str:
+    with connection.cursor() as cur:
+        cur.execute("SELECT current_setting(%s, true)", [name])
+        return cur.fetchone()[0] or ""
+
+
+def _set_db_setting(name: str, value: str) -> None:
+    if not connection.in_atomic_block:
+        # A transaction-local setting outside a transaction would vanish at once (and a
+        # session-level one would leak into the next request on this connection).
+        raise RuntimeError(f"{name} can only be set inside transaction.atomic()")
+    with connection.cursor() as cur:
+        cur.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+def _org_id(organization) -> int:
+    org_id = getattr(organization, "pk", organization)
+    if org_id is None:
+        raise ValueError("tenant_context needs a saved organization")
+    return int(org_id)
+
+
+@contextmanager
+def tenant_context(organization):
+    """Run the block inside one transaction scoped to ``organization`` (instance or id)."""
+    org_id = _org_id(organization)
+    with transaction.atomic():
+        previous = _db_setting(ORG_SETTING)
+        _set_db_setting(ORG_SETTING, str(org_id))
+        token = _current_org_id.set(org_id)
+        try:
+            with scope(organization=org_id):
+                yield org_id
+        finally:
+            _current_org_id.reset(token)
+        # Only on success: on an exception the (savepoint) rollback restores the old value,
+        # and the broken transaction would refuse the query anyway.
+        _set_db_setting(ORG_SETTING, previous)
+
+
+@contextmanager
+def user_context(user):
+    """Lets a signed-in user read their own memberships across organizations (org switcher).
+
+    RLS on the membership table admits rows of the current organization *or* of the current
+    user; nothing else is visible through this context.
+    """
+    with transaction.atomic():
+        previous = _db_setting(USER_SETTING)
+        _set_db_setting(USER_SETTING, str(int(user.pk)))
+        with unscoped("memberships of the signed-in user across organizations"):
+            yield
+        _set_db_setting(USER_SETTING, previous)
+
+
+# The short allow-list of code that may run a tenant query with no organization scope.
+# Each entry names why; ``unscoped`` refuses any other reason so that opting out is a
+# reviewed change to this file, not a one-line escape hatch anywhere.
+UNSCOPED_REASONS = frozenset(
+    {
+        "memberships of the signed-in user across organizations",
+        "platform operator admin",
+        "demo data and management commands that enter each organization",
+        "tests inspecting the catalogue",
+        "outbox sweeper iterating organizations",
+    }
+)
+
+
+@contextmanager
+def unscoped(reason: str):
+    if reason not in UNSCOPED_REASONS:
+        raise ValueError(f"unscoped access is not on the allow-list: {reason!r}")
+    with scopes_disabled():
+        yield

@@ -1,0 +1,3 @@
+"""coaching endpoints under /api/v1/."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""feedback endpoints under /api/v1/."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""qa endpoints under /api/v1/."""
+
+urlpatterns: list = []

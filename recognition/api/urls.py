@@ -1,0 +1,3 @@
+"""recognition endpoints under /api/v1/."""
+
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Pages of recognition under /o/<org>/recognition/."""
+
+app_name = "recognition"
+urlpatterns: list = []
