@@ -6,7 +6,8 @@ not the tables' owner. Schema changes run as the owner (DATABASE_OWNER_URL)."""
 from django.conf import settings
 from django.db import connections
 
-OWNER_KEYS = ("USER", "PASSWORD", "HOST", "PORT", "NAME")
+# Not NAME: owner and runtime use the same database, and under tests NAME is the test database.
+OWNER_KEYS = ("USER", "PASSWORD", "HOST", "PORT")
 
 
 def use_owner_role(alias: str = "default") -> None:
