@@ -1,0 +1,1 @@
+"""Feedback writes, split by sub-domain: ``ingest`` (interactions in), ``rollups`` (metrics)."""

@@ -1,0 +1,646 @@
+"""Interactions in: validation, idempotent insert, the feedback request and its delivery status.
+
+One function serves every channel (REST single and bulk, Zendesk, CSV):
+
+    interactions_ingest(organization, items, source=None, mode="live", history=False)
+
+* All or nothing: every item is validated (in Python, from data fetched once per call, never a
+  query per item) and either every item is stored or none is (``IngestValidationError`` carries
+  every error, ``field`` like ``interactions[3].agent``).
+* Idempotent on (organization, mode, source, external_id) through a unique constraint and
+  ``INSERT … ON CONFLICT DO NOTHING``: a conflict means "already done". Nothing checks and then
+  inserts, so concurrent duplicates make exactly one interaction and one feedback request (the
+  feedback request is only inserted for rows this call's INSERT returned).
+* A duplicate's body (an item whose source + external_id is already stored, or repeats an
+  earlier item of the same call) is neither validated nor applied; it answers the existing id.
+* The feedback request (kind ``initial``) is written in the same transaction with its delivery
+  status, decided here: ``test`` (test keys) / ``do_not_send`` (flag, history import, or older
+  than the survey expiry) / ``unsubscribed`` / ``suppressed`` (the same customer address was
+  surveyed within the suppression period) / ``scheduled``.
+* Live interactions add to the daily rollup of (local day, agent, team) in the same transaction.
+
+The caller must be inside the organization's context (``tenant_context`` or a request under the
+API middleware); the function opens its own (nested) transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import EmailValidator, URLValidator
+from django.db import connection, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from psycopg2.extras import Json
+
+from coachhub.tenancy.context import current_organization_id
+from coachhub.tenancy.models import Membership, Role
+
+from ..models import (
+    MAX_PROPERTIES,
+    MAX_PROPERTY_KEY_LENGTH,
+    MAX_PROPERTY_VALUE_LENGTH,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    Channel,
+    FeedbackRequest,
+    Interaction,
+    Mode,
+    RequestKind,
+    RequestStatus,
+    SurveyState,
+    Unsubscribe,
+)
+from ..settings import org_setting
+from . import rollups
+
+MAX_BULK = 1000
+FUTURE_TOLERANCE = timedelta(minutes=5)
+DEFAULT_SOURCE = "api"
+# Rows per INSERT statement; bigger lists (CSV imports) are written in chunks of this size.
+CHUNK = 1000
+
+SOURCE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,50}$")
+LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$")
+_email_validator = EmailValidator()
+_url_validator = URLValidator(schemes=["http", "https"])
+
+# Callables ``hook(organization, created: list[IngestedRow])`` run inside the ingest
+# transaction after the rows are written (e.g. the survey sender registers an on_commit
+# doorbell). Apps to the right must not add hooks here: they react to recorded events.
+AFTER_INGEST_HOOKS: list[Callable] = []
+
+
+class IngestValidationError(Exception):
+    """Nothing was written. ``errors`` is ``[{"field": ..., "reason": ...}, ...]``."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__(f"{len(errors)} invalid field(s)")
+        self.errors = errors
+
+
+@dataclass
+class IngestedRow:
+    """A newly stored interaction (what hooks receive)."""
+
+    interaction_id: int
+    public_id: uuid.UUID
+    request_id: int
+    status: str
+    send_after: datetime
+
+
+@dataclass
+class IngestResult:
+    created: int = 0
+    duplicates: int = 0
+    # In input order: the interaction's public id, its database id, and whether this call
+    # created it (False: it already existed or repeated an earlier item).
+    ids: list[uuid.UUID] = field(default_factory=list)
+    pks: list[int] = field(default_factory=list)
+    created_flags: list[bool] = field(default_factory=list)
+    rows: list[IngestedRow] = field(default_factory=list)
+
+
+# --- validation -------------------------------------------------------------------------
+
+
+def allowed_channels(organization) -> set[str]:
+    custom = org_setting(organization, "custom_channels") or []
+    return set(Channel.values) | {str(c).lower() for c in custom}
+
+
+class _Errors:
+    def __init__(self, prefix: str | None):
+        self.prefix = prefix
+        self.items: list[dict] = []
+        self._order: list[int] = []
+
+    def add(self, index: int, name: str | None, reason: str) -> None:
+        if self.prefix is None:
+            path = name
+        else:
+            base = f"{self.prefix}[{index}]"
+            path = f"{base}.{name}" if name else base
+        self._order.append(index)
+        self.items.append({"field": path, "reason": reason})
+
+    def sorted(self) -> list[dict]:
+        """Errors in item order (agent errors are found after the field checks)."""
+        return [
+            e
+            for _, _, e in sorted(zip(self._order, range(len(self.items)), self.items, strict=True))
+        ]
+
+
+def _text(value, *, required: bool, max_length: int):
+    """(clean value, error reason or None)."""
+    if value is None or value == "":
+        return "", ("This field is required." if required else None)
+    if not isinstance(value, str):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        else:
+            return "", "Must be a string."
+    value = value.strip()
+    if required and not value:
+        return "", "This field may not be blank."
+    if len(value) > max_length:
+        return "", f"At most {max_length} characters."
+    return value, None
+
+
+def _key(raw, default_source: str | None, forced_source: str | None):
+    """(source, external_id) of an item, or reasons why not: the idempotency key."""
+    errors = []
+    if not isinstance(raw, dict):
+        return None, [(None, "Each interaction must be a JSON object.")]
+    external_id, reason = _text(raw.get("external_id"), required=True, max_length=200)
+    if reason:
+        errors.append(("external_id", reason))
+    if forced_source is not None:
+        source = forced_source
+    else:
+        source = raw.get("source")
+        if source is None or source == "":
+            source = default_source or DEFAULT_SOURCE
+        elif not isinstance(source, str) or not SOURCE_RE.match(source):
+            errors.append(("source", "Use 1–50 letters, digits, '_', '.', ':' or '-'."))
+    if errors:
+        return None, errors
+    return (source, external_id), []
+
+
+def _parse_time(value, now: datetime):
+    if value is None or value == "":
+        return now, None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            return None, "Use an ISO 8601 timestamp with an offset, e.g. 2026-11-23T10:15:00Z."
+    else:
+        return None, "Use an ISO 8601 timestamp with an offset, e.g. 2026-11-23T10:15:00Z."
+    if timezone.is_naive(parsed):
+        return None, "Include a UTC offset (e.g. Z or +01:00)."
+    if parsed > now + FUTURE_TOLERANCE:
+        return None, "Must not be more than 5 minutes in the future."
+    return parsed, None
+
+
+def _agent_ref(raw):
+    """('email'|'employee_id', value) or (None, reason)."""
+    if not isinstance(raw, dict):
+        return None, 'Give the agent as {"email": ...} or {"employee_id": ...}.'
+    email, employee_id = raw.get("email"), raw.get("employee_id")
+    if email not in (None, ""):
+        if not isinstance(email, str):
+            return None, "The agent's e-mail must be a string."
+        return ("email", email.strip().lower()), None
+    if employee_id not in (None, ""):
+        if isinstance(employee_id, int) and not isinstance(employee_id, bool):
+            employee_id = str(employee_id)
+        if not isinstance(employee_id, str):
+            return None, "The agent's employee_id must be a string."
+        return ("employee_id", employee_id.strip()), None
+    return None, 'Give the agent as {"email": ...} or {"employee_id": ...}.'
+
+
+@dataclass
+class _Agents:
+    by_email: dict[str, tuple[int, int | None]]
+    by_employee_id: dict[str, tuple[int, int | None]]
+
+    def get(self, ref) -> tuple[int, int | None] | None:
+        kind, value = ref
+        return (self.by_email if kind == "email" else self.by_employee_id).get(value)
+
+
+def _agents_for(organization, refs: Iterable[tuple[str, str]]) -> _Agents:
+    """Active agents of the organization named by ``refs``, in one query."""
+    emails = {v for k, v in refs if k == "email"}
+    employee_ids = {v for k, v in refs if k == "employee_id"}
+    agents = _Agents({}, {})
+    if not emails and not employee_ids:
+        return agents
+    match = Q()
+    if emails:
+        match |= Q(email_l__in=emails)
+    if employee_ids:
+        match |= Q(profiles__employee_id__in=employee_ids)
+    rows = (
+        Membership.objects.filter(organization_id=organization.pk, is_active=True, role=Role.AGENT)
+        .annotate(email_l=Lower("user__email"))
+        .filter(match)
+        .values_list("id", "team_id", "email_l", "profiles__employee_id")
+    )
+    for member_id, team_id, email, employee_id in rows:
+        agents.by_email[email] = (member_id, team_id)
+        if employee_id:
+            agents.by_employee_id[employee_id] = (member_id, team_id)
+    return agents
+
+
+def _validate(raw: dict, i: int, errors: _Errors, *, channels: set[str], now: datetime):
+    """Field checks that need no database. Returns the clean item (agent still a reference)."""
+    n_before = len(errors.items)
+    clean = {}
+
+    channel = raw.get("channel")
+    if channel is None or channel == "":
+        errors.add(i, "channel", "This field is required.")
+    elif not isinstance(channel, str) or channel.strip().lower() not in channels:
+        errors.add(i, "channel", f"Unknown channel; use one of: {', '.join(sorted(channels))}.")
+    else:
+        clean["channel"] = channel.strip().lower()
+
+    if "agent" not in raw or raw.get("agent") in (None, "", {}):
+        errors.add(i, "agent", "This field is required.")
+    else:
+        ref, reason = _agent_ref(raw["agent"])
+        if reason:
+            errors.add(i, "agent", reason)
+        else:
+            clean["agent_ref"] = ref
+
+    customer = raw.get("customer")
+    if not isinstance(customer, dict):
+        errors.add(i, "customer", 'Give the customer as {"name": ..., "email": ...}.')
+    else:
+        name, reason = _text(customer.get("name"), required=True, max_length=200)
+        if reason:
+            errors.add(i, "customer.name", reason)
+        email, reason = _text(customer.get("email"), required=True, max_length=254)
+        if not reason:
+            try:
+                _email_validator(email)
+            except DjangoValidationError:
+                reason = "Enter a valid e-mail address."
+        if reason:
+            errors.add(i, "customer.email", reason)
+        phone, reason = _text(customer.get("phone"), required=False, max_length=40)
+        if reason:
+            errors.add(i, "customer.phone", reason)
+        language, reason = _text(customer.get("language"), required=False, max_length=16)
+        if not reason and language and not LANGUAGE_RE.match(language):
+            reason = "Use a language code such as 'en' or 'pt-BR'."
+        if reason:
+            errors.add(i, "customer.language", reason)
+        clean.update(
+            customer_name=name,
+            customer_email=email.lower(),
+            customer_phone=phone,
+            customer_language=language,
+        )
+
+    occurred_at, reason = _parse_time(raw.get("occurred_at"), now)
+    if reason:
+        errors.add(i, "occurred_at", reason)
+    clean["occurred_at"] = occurred_at
+
+    tags = raw.get("tags")
+    if tags is None:
+        clean["tags"] = []
+    elif not isinstance(tags, list):
+        errors.add(i, "tags", "Must be a list of strings.")
+    elif len(tags) > MAX_TAGS:
+        errors.add(i, "tags", f"At most {MAX_TAGS} tags.")
+    else:
+        clean_tags = []
+        for t, tag in enumerate(tags):
+            value, reason = _text(tag, required=True, max_length=MAX_TAG_LENGTH)
+            if reason:
+                errors.add(i, f"tags[{t}]", reason)
+            elif value not in clean_tags:
+                clean_tags.append(value)
+        clean["tags"] = clean_tags
+
+    props = raw.get("properties")
+    if props is None:
+        clean["properties"] = {}
+    elif not isinstance(props, dict):
+        errors.add(i, "properties", "Must be a flat object of string values.")
+    elif len(props) > MAX_PROPERTIES:
+        errors.add(i, "properties", f"At most {MAX_PROPERTIES} keys.")
+    else:
+        for key, value in props.items():
+            if len(key) > MAX_PROPERTY_KEY_LENGTH or not key:
+                errors.add(i, "properties", f"Keys must be 1–{MAX_PROPERTY_KEY_LENGTH} characters.")
+            elif not isinstance(value, str):
+                errors.add(
+                    i, f"properties.{key}", "Must be a string (properties are a flat string map)."
+                )
+            elif len(value) > MAX_PROPERTY_VALUE_LENGTH:
+                errors.add(
+                    i, f"properties.{key}", f"At most {MAX_PROPERTY_VALUE_LENGTH} characters."
+                )
+        clean["properties"] = props
+
+    ticket_url, reason = _text(raw.get("ticket_url"), required=False, max_length=1000)
+    if not reason and ticket_url:
+        try:
+            _url_validator(ticket_url)
+        except DjangoValidationError:
+            reason = "Enter a valid http(s) URL."
+    if reason:
+        errors.add(i, "ticket_url", reason)
+    clean["ticket_url"] = ticket_url
+
+    dns = raw.get("do_not_send", False)
+    if dns is None:
+        dns = False
+    if not isinstance(dns, bool):
+        errors.add(i, "do_not_send", "Must be true or false.")
+    clean["do_not_send"] = dns is True
+
+    return clean if len(errors.items) == n_before else None
+
+
+# --- the write ----------------------------------------------------------------------------
+
+
+def interaction_ingest(organization, item: dict, **kwargs) -> IngestResult:
+    """One interaction; errors name fields without the ``interactions[i].`` prefix."""
+    return interactions_ingest(organization, [item], error_prefix=None, **kwargs)
+
+
+def interactions_ingest(
+    organization,
+    items: list[dict],
+    *,
+    source: str | None = None,
+    mode: str = Mode.LIVE,
+    history: bool = False,
+    error_prefix: str | None = "interactions",
+    default_source: str | None = None,
+) -> IngestResult:
+    """Validate and store ``items``; see the module docstring.
+
+    ``source`` forces the source of every item (a channel such as ``zendesk`` passes it; the
+    items' own ``source`` is then ignored); ``default_source`` only fills it where an item has
+    none (else ``api``). ``mode`` is the API key's mode. ``history=True`` (imports of past
+    contacts) stores and counts but never surveys.
+    """
+    if current_organization_id() != organization.pk:
+        raise RuntimeError("interactions_ingest must run inside the organization's context")
+    if mode not in Mode.values:
+        raise ValueError(f"unknown mode {mode!r}")
+    now = timezone.now()
+    errors = _Errors(error_prefix)
+    result = IngestResult()
+
+    # 1. The idempotency keys, and which of them are already stored.
+    keys: list[tuple[str, str] | None] = []
+    for i, raw in enumerate(items):
+        key, key_errors = _key(raw, default_source, source)
+        for name, reason in key_errors:
+            errors.add(i, name, reason)
+        keys.append(key)
+    existing = _existing(organization, mode, {k for k in keys if k})
+
+    # 2. Validate every item that would be new (first occurrence of its key in this call).
+    channels = allowed_channels(organization)
+    first_index: dict[tuple[str, str], int] = {}
+    new: list[tuple[int, tuple[str, str], dict]] = []
+    for i, (raw, key) in enumerate(zip(items, keys, strict=True)):
+        if key is None or key in existing or key in first_index:
+            continue
+        first_index[key] = i
+        clean = _validate(raw, i, errors, channels=channels, now=now)
+        if clean is not None:
+            new.append((i, key, clean))
+    agents = _agents_for(organization, [c["agent_ref"] for _, _, c in new])
+    for i, _, clean in new:
+        agent = agents.get(clean["agent_ref"])
+        if agent is None:
+            kind, _value = clean["agent_ref"]
+            what = "e-mail" if kind == "email" else "employee_id"
+            errors.add(i, "agent", f"No active agent with this {what} in the organization.")
+        else:
+            clean["agent_id"], clean["team_id"] = agent
+    if errors.items:
+        raise IngestValidationError(errors.sorted())
+
+    with transaction.atomic():
+        created = _insert(organization, mode, history, new, now) if new else {}
+        # Race: a concurrent call stored one of "our" keys first; ON CONFLICT left it to them.
+        missing = {key for _, key, _ in new if key not in created}
+        if missing:
+            existing.update(_existing(organization, mode, missing))
+        for key in keys:
+            if key in created:
+                row = created.pop(key)
+                result.created += 1
+                result.ids.append(row.public_id)
+                result.pks.append(row.interaction_id)
+                result.created_flags.append(True)
+                result.rows.append(row)
+                # A repeat of this key later in the call is a duplicate of this row.
+                existing[key] = (row.interaction_id, row.public_id)
+            else:
+                pk, public_id = existing[key]
+                result.duplicates += 1
+                result.ids.append(public_id)
+                result.pks.append(pk)
+                result.created_flags.append(False)
+        if result.rows:
+            for hook in AFTER_INGEST_HOOKS:
+                hook(organization, result.rows)
+    return result
+
+
+def _existing(organization, mode: str, keys: set[tuple[str, str]]) -> dict:
+    if not keys:
+        return {}
+    sources = {s for s, _ in keys}
+    external_ids = {e for _, e in keys}
+    rows = Interaction.objects.filter(
+        organization_id=organization.pk, mode=mode, source__in=sources, external_id__in=external_ids
+    ).values_list("source", "external_id", "id", "public_id")
+    return {(s, e): (pk, pub) for s, e, pk, pub in rows if (s, e) in keys}
+
+
+def _statuses(
+    organization, mode: str, history: bool, new, now: datetime
+) -> tuple[list[str], datetime, datetime]:
+    """Delivery status per new item (same order), plus send_after and expires_at."""
+    send_after = now + timedelta(minutes=int(org_setting(organization, "send_delay_minutes") or 0))
+    expires_at = send_after + timedelta(days=int(org_setting(organization, "survey_expiry_days")))
+    too_old = now - timedelta(days=int(org_setting(organization, "survey_expiry_days")))
+    statuses: list[str | None] = []
+    candidates: set[str] = set()
+    for _, _, clean in new:
+        if mode == Mode.TEST:
+            statuses.append(RequestStatus.TEST)
+        elif history or clean["do_not_send"] or clean["occurred_at"] < too_old:
+            statuses.append(RequestStatus.DO_NOT_SEND)
+        else:
+            statuses.append(None)
+            candidates.add(clean["customer_email"])
+    if not candidates:
+        return statuses, send_after, expires_at
+
+    suppression = timedelta(days=float(org_setting(organization, "suppression_days") or 0))
+    emails = sorted(candidates)
+    with connection.cursor() as cur:
+        if suppression:
+            # Serialize decisions about the same address: two concurrent calls for one customer
+            # must not both schedule a survey. Locks are taken in a fixed order (no deadlock)
+            # and released at commit.
+            cur.execute(
+                "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(%s || e, 0) AS k"
+                " FROM unnest(%s::text[]) AS e ORDER BY 1) AS s",
+                [f"feedback-suppress:{organization.pk}:", emails],
+            )
+    unsubscribed = set(
+        Unsubscribe.objects.filter(organization_id=organization.pk, email__in=emails).values_list(
+            "email", flat=True
+        )
+    )
+    recently_surveyed: set[str] = set()
+    if suppression:
+        recently_surveyed = set(
+            FeedbackRequest.objects.filter(
+                organization_id=organization.pk,
+                interaction__customer_email__in=emails,
+                interaction__mode=Mode.LIVE,
+                kind=RequestKind.INITIAL,
+                status__in=[RequestStatus.SCHEDULED, RequestStatus.SENT],
+                send_after__gt=send_after - suppression,
+            ).values_list("interaction__customer_email", flat=True)
+        )
+    for n, (_, _, clean) in enumerate(new):
+        if statuses[n] is not None:
+            continue
+        email = clean["customer_email"]
+        if email in unsubscribed:
+            statuses[n] = RequestStatus.UNSUBSCRIBED
+        elif email in recently_surveyed:
+            statuses[n] = RequestStatus.SUPPRESSED
+        else:
+            statuses[n] = RequestStatus.SCHEDULED
+            if suppression:
+                recently_surveyed.add(email)  # later items of this call for the same customer
+    return statuses, send_after, expires_at
+
+
+_INTERACTION_COLUMNS = (
+    "public_id, organization_id, external_id, source, mode, channel, customer_name, customer_email,"
+    " customer_phone, customer_language, agent_id, team_id, occurred_at, local_day, tags, properties,"
+    " ticket_url, do_not_send, created_at"
+)
+_REQUEST_COLUMNS = (
+    "public_id, organization_id, interaction_id, kind, status, survey_state, send_after, sent_at,"
+    " expires_at, attempts, last_error, created_at, updated_at"
+)
+
+
+def _insert(
+    organization, mode: str, history: bool, new, now: datetime
+) -> dict[tuple[str, str], IngestedRow]:
+    statuses, send_after, expires_at = _statuses(organization, mode, history, new, now)
+    tz = organization.tz
+    org_id = organization.pk
+    status_of = {}
+    rows = []
+    for (_, key, clean), status in zip(new, statuses, strict=True):
+        status_of[key] = status
+        occurred = clean["occurred_at"]
+        clean["local_day"] = occurred.astimezone(tz).date()
+        rows.append(
+            (
+                uuid.uuid4(),
+                org_id,
+                key[1],
+                key[0],
+                mode,
+                clean["channel"],
+                clean["customer_name"],
+                clean["customer_email"],
+                clean["customer_phone"],
+                clean["customer_language"],
+                clean["agent_id"],
+                clean["team_id"],
+                occurred,
+                clean["local_day"],
+                clean["tags"],
+                Json(clean["properties"]),
+                clean["ticket_url"],
+                clean["do_not_send"],
+                now,
+            )
+        )
+
+    created: dict[tuple[str, str], tuple[int, uuid.UUID]] = {}
+    with connection.cursor() as cur:
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start : start + CHUNK]
+            placeholders = ",".join(["(" + ",".join(["%s"] * 19) + ")"] * len(chunk))
+            cur.execute(
+                f"INSERT INTO feedback_interaction ({_INTERACTION_COLUMNS}) VALUES {placeholders}"  # noqa: S608
+                " ON CONFLICT (organization_id, mode, source, external_id) DO NOTHING"
+                " RETURNING id, public_id, source, external_id",
+                [v for row in chunk for v in row],
+            )
+            for pk, public_id, src, ext in cur.fetchall():
+                created[(src, ext)] = (pk, public_id)
+
+        out: dict[tuple[str, str], IngestedRow] = {}
+        request_rows = []
+        for key, (pk, public_id) in created.items():
+            status = status_of[key]
+            state = (
+                SurveyState.PENDING
+                if status in (RequestStatus.SCHEDULED, RequestStatus.TEST)
+                else SurveyState.NONE
+            )
+            request_rows.append(
+                (
+                    uuid.uuid4(),
+                    org_id,
+                    pk,
+                    RequestKind.INITIAL,
+                    status,
+                    state,
+                    send_after,
+                    None,
+                    expires_at,
+                    0,
+                    "",
+                    now,
+                    now,
+                )
+            )
+            out[key] = IngestedRow(pk, public_id, 0, status, send_after)
+        by_interaction = {r.interaction_id: r for r in out.values()}
+        for start in range(0, len(request_rows), CHUNK):
+            chunk = request_rows[start : start + CHUNK]
+            placeholders = ",".join(["(" + ",".join(["%s"] * 13) + ")"] * len(chunk))
+            cur.execute(
+                f"INSERT INTO feedback_feedbackrequest ({_REQUEST_COLUMNS}) VALUES {placeholders}"  # noqa: S608
+                " RETURNING id, interaction_id",
+                [v for row in chunk for v in row],
+            )
+            for request_id, interaction_id in cur.fetchall():
+                by_interaction[interaction_id].request_id = request_id
+
+    if mode == Mode.LIVE and out:
+        counts = Counter(
+            (clean["local_day"], clean["agent_id"], clean["team_id"])
+            for _, key, clean in new
+            if key in out
+        )
+        rollups.rollup_apply(org_id, {k: {"interactions": n} for k, n in counts.items()})
+    return out
