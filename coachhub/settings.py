@@ -48,6 +48,13 @@ INSTALLED_APPS = [
     "recognition",
     "coaching",
 ]
+# Benchmarks only: bench/run.py sets COACHHUB_BENCH=1 on its own database so the reference
+# endpoints (bare DRF insert, plain JSON) run in the same gunicorn and middleware as the app
+# they are compared with. Never set elsewhere: the bench app and its table stay out of
+# development, tests and production (see bench/README.md).
+COACHHUB_BENCH = env.bool("COACHHUB_BENCH", default=False)
+if COACHHUB_BENCH:
+    INSTALLED_APPS.append("bench.baseline_app")
 
 MIDDLEWARE = [
     "coachhub.core.logging.RequestIdMiddleware",

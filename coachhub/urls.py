@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -35,3 +36,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("platform/", admin.site.urls),
 ]
+
+# Benchmark reference endpoints, only when COACHHUB_BENCH=1 (bench/run.py; see settings.py).
+if settings.COACHHUB_BENCH:
+    urlpatterns.append(path("bench/", include("bench.baseline_app.urls")))
