@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django_scopes import ScopeError
 
 from coachhub.celery import app
@@ -51,6 +51,18 @@ def test_nested_context_restores_the_outer_organization_after_an_exception(cast)
         assert current_organization_id() == cast.org_a.pk
         assert team_names() == ["Team A1", "Team A2"]
     assert db_org() == ""
+
+
+def test_context_marked_for_rollback_exits_cleanly_and_restores_the_outer_organization(cast):
+    # The middleware marks every >= 400 answer for rollback; leaving the block must not query.
+    with tenant_context(cast.org_a):
+        with tenant_context(cast.org_b):
+            Team.objects.create(organization=cast.org_b, name="Written before a 404")
+            transaction.set_rollback(True)
+        assert db_org() == str(cast.org_a.pk)
+        assert team_names() == ["Team A1", "Team A2"]
+    with tenant_context(cast.org_b):
+        assert team_names() == ["Team B1"]
 
 
 def test_context_accepts_an_id_and_refuses_an_unsaved_organization(cast):

@@ -68,8 +68,11 @@ def tenant_context(organization):
         finally:
             _current_org_id.reset(token)
         # Only on success: on an exception the (savepoint) rollback restores the old value,
-        # and the broken transaction would refuse the query anyway.
-        _set_db_setting(ORG_SETTING, previous)
+        # and the broken transaction would refuse the query anyway. The same holds when the
+        # block asked for a rollback (the middleware does for every >= 400 answer): Django
+        # refuses any query then, and the rollback on exit restores the value.
+        if not transaction.get_rollback():
+            _set_db_setting(ORG_SETTING, previous)
 
 
 @contextmanager
@@ -84,7 +87,8 @@ def user_context(user):
         _set_db_setting(USER_SETTING, str(int(user.pk)))
         with unscoped("memberships of the signed-in user across organizations"):
             yield
-        _set_db_setting(USER_SETTING, previous)
+        if not transaction.get_rollback():
+            _set_db_setting(USER_SETTING, previous)
 
 
 # The short allow-list of code that may run a tenant query with no organization scope.
