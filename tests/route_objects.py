@@ -1,0 +1,116 @@
+"""Real objects of the *other* organization for every URL argument (cross-tenant route test).
+
+``tests/test_cross_tenant_routes.py`` walks every URL under ``/o/<slug:org>/`` and ``/api/v1/``,
+fills ``org`` with org A's slug (signed in as org A's admin, or with an org A API key) and every
+other URL argument with a real object of org B, made by a factory registered here, and asserts a
+404 byte-identical to the one for a random missing id. A route whose argument has no factory
+fails that test, so:
+
+    When you add a URL argument, register a factory for it here:
+
+        @register("survey_id")
+        def survey(cast):
+            with tenant_context(cast.org_b):
+                return make_survey(cast.org_b, ...).public_id
+
+A factory takes the ``cast`` fixture (see tests/conftest.py; org B is ``cast.org_b`` "globex"
+with supervisor ``cast.bob``, agent ``cast.bea`` and team ``cast.team_b1``) and returns the
+value to put in the URL (usually a ``public_id``). It must create tenant rows inside
+``tenant_context(cast.org_b)`` (RLS refuses them otherwise).
+
+Keys are the URL argument's name (``"team_id"``), or ``"<route name>:<argument>"`` when one
+route needs a different object for a generic name (``"feedback:interaction_detail:pk"``); the
+route-specific key wins. Registering the same key twice is an error (two apps disagreeing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from coachhub.tenancy.context import tenant_context
+
+Factory = Callable[[Any], Any]
+ROUTE_OBJECTS: dict[str, Factory] = {}
+
+
+def register(*keys: str) -> Callable[[Factory], Factory]:
+    def add(factory: Factory) -> Factory:
+        for key in keys:
+            if key in ROUTE_OBJECTS and ROUTE_OBJECTS[key] is not factory:
+                raise ValueError(f"route object factory {key!r} registered twice")
+            ROUTE_OBJECTS[key] = factory
+        return factory
+
+    return add
+
+
+def factory_for(route_name: str | None, kwarg: str) -> Factory | None:
+    if route_name and f"{route_name}:{kwarg}" in ROUTE_OBJECTS:
+        return ROUTE_OBJECTS[f"{route_name}:{kwarg}"]
+    return ROUTE_OBJECTS.get(kwarg)
+
+
+# --- core: tenancy and accounts -----------------------------------------------------------------
+
+
+@register("team_id", "team")
+def team_of_org_b(cast):
+    return cast.team_b1.public_id
+
+
+@register("member_id", "membership_id", "agent_id", "person_id", "member")
+def member_of_org_b(cast):
+    return cast.bea.public_id
+
+
+@register("supervisor_id")
+def supervisor_of_org_b(cast):
+    return cast.bob.public_id
+
+
+@register("key_id", "api_key_id")
+def api_key_of_org_b(cast):
+    from coachhub.accounts.services import api_key_create
+
+    with tenant_context(cast.org_b):
+        key, _secret = api_key_create(organization=cast.org_b, name="Globex key")
+    return key.public_id
+
+
+@register("invitation_id", "invite_id")
+def invitation_of_org_b(cast):
+    from coachhub.accounts.services import invitation_create
+
+    with tenant_context(cast.org_b):
+        invitation, _token = invitation_create(
+            organization=cast.org_b,
+            email="new.hire@globex.test",
+            role="agent",
+            team=cast.team_b1,
+            invited_by=cast.bob.user,
+        )
+    return invitation.public_id
+
+
+# --- core: notifications and events -------------------------------------------------------------
+
+
+@register("notification_id")
+def notification_of_org_b(cast):
+    from coachhub.core.models import Notification
+
+    with tenant_context(cast.org_b):
+        n = Notification.objects.create(
+            organization=cast.org_b, recipient=cast.bob, kind="test", title="For Bob only"
+        )
+    return n.public_id
+
+
+@register("event_id")
+def event_of_org_b(cast):
+    from coachhub.core.models import Event
+
+    with tenant_context(cast.org_b):
+        e = Event.objects.create(organization=cast.org_b, type="test.happened", data={})
+    return e.public_id
