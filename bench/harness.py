@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -222,6 +223,26 @@ def _tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
+def cpu_busy(seconds: float = 0.5) -> float | None:
+    """Share of all cores busy over ``seconds`` (read from /proc/stat), taken while our own
+    servers idle between runs: anything high is someone else's work competing with ours."""
+
+    def sample():
+        with open("/proc/stat") as fh:
+            values = [int(v) for v in fh.readline().split()[1:]]
+        idle = values[3] + (values[4] if len(values) > 4 else 0)
+        return idle, sum(values)
+
+    try:
+        idle0, total0 = sample()
+        time.sleep(seconds)
+        idle1, total1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = total1 - total0
+    return (1 - (idle1 - idle0) / total) if total > 0 else None
+
+
 # --- processes ---------------------------------------------------------------------------
 
 
@@ -260,24 +281,60 @@ class Process:
         self._log.close()
 
 
-class Server(Process):
-    """gunicorn serving coachhub.wsgi as production does (DEBUG off, same middleware)."""
+def procfile_argv(kind: str, default: str) -> list[str]:
+    """The command the Procfile deploys for ``kind`` (web, worker), so benchmarks measure the
+    server settings ``make run`` uses; ``default`` when there is no Procfile line."""
+    line = default
+    procfile = ROOT / "Procfile"
+    if procfile.exists():
+        for raw in procfile.read_text().splitlines():
+            name, sep, command = raw.partition(":")
+            if sep and name.strip() == kind:
+                line = command.strip()
+                break
+    argv = shlex.split(line)
+    if (BIN / argv[0]).exists():
+        argv[0] = str(BIN / argv[0])
+    return argv
 
-    def __init__(self, name: str, env: dict[str, str], workers: int, extra_args: Iterable[str]):
+
+def _set_option(argv: list[str], names: tuple[str, ...], value: str | None) -> list[str]:
+    """Remove every ``--name X`` / ``--name=X`` / ``-n X`` in ``names``; append ``names[0]
+    value`` when value is not None."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in names:
+            skip = True
+            continue
+        if any(arg.startswith(n + "=") for n in names if n.startswith("--")):
+            continue
+        out.append(arg)
+    if value is not None:
+        out += [names[0], value]
+    return out
+
+
+class Server(Process):
+    """gunicorn serving coachhub.wsgi as deployed (the Procfile's ``web`` line, DEBUG off, the
+    same middleware), on a free loopback port."""
+
+    def __init__(
+        self, name: str, env: dict[str, str], workers: int | None, extra_args: Iterable[str]
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        argv = [
-            str(BIN / "gunicorn"),
-            "coachhub.wsgi",
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{self.port}",
-            # gunicorn 27 otherwise shares ~/.gunicorn/gunicorn.ctl with any other gunicorn
-            # (make run); serving is unaffected.
-            "--no-control-socket",
-            *extra_args,
-        ]
+        argv = procfile_argv("web", "gunicorn coachhub.wsgi --workers 2")
+        argv = _set_option(argv, ("--bind", "-b"), f"127.0.0.1:{self.port}")
+        if workers is not None:
+            argv = _set_option(argv, ("--workers", "-w"), str(workers))
+        # gunicorn 27 otherwise shares ~/.gunicorn/gunicorn.ctl with any other gunicorn on the
+        # machine (make run); serving is unaffected.
+        argv += ["--no-control-socket", *extra_args]
+        self.argv = argv
         super().__init__(name, argv, env)
         self.wait_ready()
 
@@ -297,25 +354,17 @@ class Server(Process):
 
 
 class Worker(Process):
-    """A Celery worker (and optionally beat) as deployed: ``celery -A coachhub worker``."""
+    """A Celery worker as deployed (the Procfile's ``worker`` line), optionally with beat."""
 
-    def __init__(self, name: str, env: dict[str, str], concurrency: int, beat: bool):
-        argv = [
-            str(BIN / "celery"),
-            "-A",
-            "coachhub",
-            "worker",
-            "-c",
-            str(concurrency),
-            "-n",
-            f"{name}-{os.getpid()}@%h",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ]
+    def __init__(self, name: str, env: dict[str, str], concurrency: int | None, beat: bool):
+        argv = procfile_argv("worker", "celery -A coachhub worker --concurrency 2 --loglevel INFO")
+        if concurrency is not None:
+            argv = _set_option(argv, ("--concurrency", "-c"), str(concurrency))
+        # A node name of our own: never mistaken for (or by) a dev worker on the machine.
+        argv = _set_option(argv, ("--hostname", "-n"), f"{name}-{os.getpid()}@%h")
         if beat:
-            argv.append("-B")
+            argv.append("--beat")
+        self.argv = argv
         super().__init__(name, argv, env)
         self.wait_ready()
 
@@ -514,7 +563,6 @@ class Context:
             # Own Redis keys and Celery queue: never steal a dev worker's tasks or vice versa.
             "REDIS_KEY_PREFIX": f"coachhub-bench-{CHECKOUT_ID}",
             "CELERY_QUEUE": f"coachhub-bench-{CHECKOUT_ID}",
-            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
             "PYTHONUNBUFFERED": "1",
         }
         os.environ.update(bench_env)  # this process (in-process Django) and every child
@@ -570,34 +618,36 @@ class Context:
 
     def server(
         self,
-        workers: int = 2,
+        workers: int | None = None,
         extra_env: dict[str, str] | None = None,
         extra_args: Iterable[str] = (),
     ) -> Server:
-        """The gunicorn server (started once per distinct configuration, shared in the run)."""
+        """The gunicorn server as deployed (``workers=None``: the Procfile's), started once per
+        distinct configuration and shared by every benchmark of the run."""
         self.prepare()
         key = (workers, tuple(sorted((extra_env or {}).items())), tuple(extra_args))
         if key not in self._servers or not self._servers[key].alive():
             name = f"gunicorn-{len(self._servers) + 1}"
-            note(f"starting {name}: gunicorn coachhub.wsgi -w {workers}")
             env = {**self.env, **(extra_env or {})}
             self._servers[key] = Server(name, env, workers, extra_args)
+            note(f"started {name}: {' '.join(self._servers[key].argv[1:])}")
         return self._servers[key]
 
     def worker(
-        self, concurrency: int = 2, beat: bool = False, extra_env: dict[str, str] | None = None
+        self,
+        concurrency: int | None = None,
+        beat: bool = False,
+        extra_env: dict[str, str] | None = None,
     ) -> Worker:
-        """A Celery worker on the bench queue (started once per configuration, shared)."""
+        """A Celery worker as deployed on the bench queue (``concurrency=None``: the
+        Procfile's), started once per configuration and shared by the run."""
         self.prepare()
         key = (concurrency, beat, tuple(sorted((extra_env or {}).items())))
         if key not in self._workers or not self._workers[key].alive():
             name = f"celery-{len(self._workers) + 1}"
-            note(
-                f"starting {name}: celery -A coachhub worker -c {concurrency}"
-                + (" -B" if beat else "")
-            )
             env = {**self.env, **(extra_env or {})}
             self._workers[key] = Worker(name, env, concurrency, beat)
+            note(f"started {name}: {' '.join(self._workers[key].argv[1:])}")
         return self._workers[key]
 
     def check_alive(self) -> None:
@@ -633,6 +683,9 @@ class Context:
         warmup = self.warmup if warmup is None else warmup
         url = server.url + path
         label = label or f"{method} {path}"
+        busy = cpu_busy()
+        if busy is not None and busy > 0.3:
+            note(f"CPU {busy:.0%} busy with other work just before {label}: expect noise")
         if warmup > 0:
             self._load_once(
                 url, method, bodies, headers or {}, warmup, connections, f"{label} warm-up"
