@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve as media_serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from coachhub.accounts import views as account_views
@@ -40,3 +41,8 @@ urlpatterns = [
 # Benchmark reference endpoints, only when COACHHUB_BENCH=1 (bench/run.py; see settings.py).
 if settings.COACHHUB_BENCH:
     urlpatterns.append(path("bench/", include("bench.baseline_app.urls")))
+
+# Agent photos (uploaded or seeded) under unguessable names; they also appear in customer
+# e-mails, so they are public. A deployment serving media elsewhere sets SERVE_MEDIA=False.
+if getattr(settings, "SERVE_MEDIA", True):
+    urlpatterns.append(re_path(r"^media/(?P<path>.+)$", media_serve, {"document_root": settings.MEDIA_ROOT}))
