@@ -114,3 +114,20 @@ def event_of_org_b(cast):
     with tenant_context(cast.org_b):
         e = Event.objects.create(organization=cast.org_b, type="test.happened", data={})
     return e.public_id
+
+
+# --- feedback -----------------------------------------------------------------------------------
+
+
+@register("interaction_id")
+def interaction_of_org_b(cast):
+    from feedback.services.ingest import interaction_ingest
+
+    item = {
+        "external_id": "GLOBEX-1",
+        "channel": "email",
+        "agent": {"email": "bea@globex.test"},
+        "customer": {"name": "Globex Customer", "email": "customer@globex.example"},
+    }
+    with tenant_context(cast.org_b):
+        return interaction_ingest(cast.org_b, item).ids[0]

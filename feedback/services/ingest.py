@@ -500,7 +500,8 @@ def _statuses(
             # must not both schedule a survey. Locks are taken in a fixed order (no deadlock)
             # and released at commit.
             cur.execute(
-                "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(%s || e, 0) AS k"
+                "SELECT pg_advisory_xact_lock(k) FROM"
+                " (SELECT DISTINCT hashtextextended(%s || e, 0) AS k"
                 " FROM unnest(%s::text[]) AS e ORDER BY 1) AS s",
                 [f"feedback-suppress:{organization.pk}:", emails],
             )
@@ -538,7 +539,8 @@ def _statuses(
 
 _INTERACTION_COLUMNS = (
     "public_id, organization_id, external_id, source, mode, channel, customer_name, customer_email,"
-    " customer_phone, customer_language, agent_id, team_id, occurred_at, local_day, tags, properties,"
+    " customer_phone, customer_language, agent_id, team_id, occurred_at, local_day, tags,"
+    " properties,"
     " ticket_url, do_not_send, created_at"
 )
 _REQUEST_COLUMNS = (

@@ -58,7 +58,8 @@ def rollup_apply(organization_id: int, deltas: dict[RollupKey, dict[str, int]]) 
         return
     with connection.cursor() as cur:
         cur.execute(
-            f"INSERT INTO feedback_dailyrollup (organization_id, day, agent_id, team_id, {_COLUMNS})"  # noqa: S608
+            "INSERT INTO feedback_dailyrollup"  # noqa: S608
+            f" (organization_id, day, agent_id, team_id, {_COLUMNS})"
             f" VALUES {', '.join([_ROW] * len(rows))}"
             f" ON CONFLICT ON CONSTRAINT rollup_key DO UPDATE SET {_UPDATES}",
             [v for row in rows for v in row],
