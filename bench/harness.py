@@ -22,6 +22,7 @@ import shlex
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +30,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -128,6 +129,27 @@ class LoadResult:
             f"{self.requests} requests in {self.seconds:.1f}s = {self.rps:.0f} req/s, "
             f"p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms ({self.tool})"
         )
+
+
+def median_result(results: list[LoadResult]) -> LoadResult:
+    """One LoadResult from several runs of the same load: the median of each figure."""
+    if len(results) == 1:
+        return results[0]
+
+    def med(attr):
+        return statistics.median(getattr(r, attr) for r in results)
+
+    return LoadResult(
+        requests=sum(r.requests for r in results),
+        seconds=sum(r.seconds for r in results),
+        rps=med("rps"),
+        p50_ms=med("p50_ms"),
+        p90_ms=med("p90_ms"),
+        p99_ms=med("p99_ms"),
+        max_ms=max(r.max_ms for r in results),
+        mean_ms=med("mean_ms"),
+        tool=results[0].tool,
+    )
 
 
 def note(message: str) -> None:
@@ -523,9 +545,15 @@ class Context:
     """One per ``bench/run.py`` invocation; passed to every benchmark's ``run(ctx)``."""
 
     def __init__(
-        self, duration: float = 10, connections: int = 8, warmup: float = 2, fresh: bool = False
+        self,
+        duration: float = 10,
+        connections: int = 8,
+        warmup: float = 2,
+        fresh: bool = False,
+        rounds: int = 1,
     ):
         self.duration = duration
+        self.rounds = max(1, rounds)
         self.connections = connections
         self.warmup = warmup
         self.fresh = fresh
@@ -750,6 +778,17 @@ class Context:
         if result.requests == 0:
             raise BenchFailed(f"{label}: no request completed")
         return result
+
+    def alternate(self, measures: dict[str, Callable[[], LoadResult]], rounds: int | None = None):
+        """Run each measure ``rounds`` times in turn (A B A B …) and return, per name, the
+        median of its runs: interleaving keeps a ratio meaningful when the machine's speed
+        drifts (other work on the 2 shared cores). ``rounds`` defaults to ``--rounds``."""
+        rounds = rounds or self.rounds
+        runs: dict[str, list[LoadResult]] = {name: [] for name in measures}
+        for _ in range(rounds):
+            for name, measure in measures.items():
+                runs[name].append(measure())
+        return {name: median_result(results) for name, results in runs.items()}
 
     # -- teardown ------------------------------------------------------------------------
 

@@ -83,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
         help="warm-up seconds before each load run (default 2)",
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=int(os.environ.get("BENCH_ROUNDS", 1)),
+        help="alternate each compared pair of loads this many times, report medians (default 1)",
+    )
+    parser.add_argument(
         "--fresh", action="store_true", help="drop and re-create the bench database"
     )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
@@ -104,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (e.g. make interrupted) unwinds like Ctrl-C so servers are stopped.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     ctx = Context(
-        duration=args.duration, connections=args.connections, warmup=args.warmup, fresh=args.fresh
+        duration=args.duration,
+        connections=args.connections,
+        warmup=args.warmup,
+        fresh=args.fresh,
+        rounds=args.rounds,
     )
     failed = []
     try:
