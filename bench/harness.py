@@ -624,6 +624,43 @@ class Context:
 
         return django
 
+    def seed_organization(self, slug: str = "bench", agents: int = 20) -> dict:
+        """An organization for API benchmarks, created once and reused (the bench DB persists):
+        one team, ``agents`` active agents ``agent<i>@<slug>.bench.example`` (employee ids
+        ``E<i>``), and a new live API key each call. Returns ``{"organization", "api_key",
+        "agent_emails", "employee_ids"}``; send the key as ``Authorization: Bearer <key>``."""
+        self.django()
+        from coachhub.accounts import services
+        from coachhub.tenancy.context import tenant_context
+        from coachhub.tenancy.models import Membership, Organization, Team
+
+        org = Organization.objects.filter(slug=slug).first()
+        if org is None:
+            org = services.organization_create(slug=slug, name=f"Bench {slug}")
+        emails = [f"agent{i}@{slug}.bench.example" for i in range(1, agents + 1)]
+        with tenant_context(org):
+            team = Team.objects.filter(organization=org).first() or services.team_create(
+                organization=org, name="Bench team"
+            )
+            have = set(
+                Membership.objects.filter(organization=org, user__email__in=emails).values_list(
+                    "user__email", flat=True
+                )
+            )
+            for i, email in enumerate(emails, start=1):
+                if email not in have:
+                    user = services.user_get_or_create(email=email, first_name=f"Agent{i}")
+                    services.membership_create(
+                        organization=org, user=user, role="agent", team=team, employee_id=f"E{i}"
+                    )
+            _, secret = services.api_key_create(organization=org, name=f"bench {self.run_id}")
+        return {
+            "organization": org,
+            "api_key": secret,
+            "agent_emails": emails,
+            "employee_ids": [f"E{i}" for i in range(1, agents + 1)],
+        }
+
     def owner_connection(self):
         """A psycopg2 connection to the bench DB as the owner (truncate, count, COPY …);
         the caller closes it."""
