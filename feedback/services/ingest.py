@@ -585,6 +585,9 @@ def _insert(
             )
         )
 
+    # Key order: two concurrent calls inserting overlapping keys wait on each other's index
+    # entries in the same order, so they cannot deadlock.
+    rows.sort(key=lambda r: (r[3], r[2]))
     created: dict[tuple[str, str], tuple[int, uuid.UUID]] = {}
     with connection.cursor() as cur:
         for start in range(0, len(rows), CHUNK):
