@@ -36,6 +36,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("platform/", admin.site.urls),
+    # Inbound helpdesk webhooks: outside /o/ and /api/, each view resolves its endpoint itself.
+    path("hooks/", include("feedback.hook_urls")),
 ]
 
 # Benchmark reference endpoints, only when COACHHUB_BENCH=1 (bench/run.py; see settings.py).

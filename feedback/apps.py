@@ -3,3 +3,41 @@ from django.apps import AppConfig
 
 class FeedbackConfig(AppConfig):
     name = "feedback"
+
+    def ready(self):
+        # Registers the outbox consumer that turns recorded webhook deliveries into interactions
+        # (web processes record the event, workers run it: both must know the consumer).
+        from coachhub.core.navigation import ADMIN, NavItem, nav_register
+
+        from .services import zendesk  # noqa: F401
+
+        for item in (
+            NavItem(
+                "feedback_zendesk",
+                "Zendesk",
+                "feedback:zendesk_endpoints",
+                icon="plug",
+                roles=ADMIN,
+                order=50,
+                section="manage",
+            ),
+            NavItem(
+                "feedback_import",
+                "Import CSV",
+                "feedback:import_list",
+                icon="file-upload",
+                roles=ADMIN,
+                order=51,
+                section="manage",
+            ),
+            NavItem(
+                "feedback_activity",
+                "Ingestion activity",
+                "feedback:activity",
+                icon="activity",
+                roles=ADMIN,
+                order=52,
+                section="manage",
+            ),
+        ):
+            nav_register(item)

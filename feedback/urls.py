@@ -1,4 +1,43 @@
 """Pages of feedback under /o/<org>/feedback/."""
 
+from django.urls import path
+
+from . import views
+
 app_name = "feedback"
-urlpatterns: list = []
+urlpatterns: list = [
+    path("integrations/zendesk/", views.zendesk_endpoints, name="zendesk_endpoints"),
+    path(
+        "integrations/zendesk/<uuid:endpoint_id>/", views.zendesk_endpoint, name="zendesk_endpoint"
+    ),
+    path(
+        "integrations/zendesk/<uuid:endpoint_id>/rotate/",
+        views.zendesk_rotate,
+        name="zendesk_rotate",
+    ),
+    path(
+        "integrations/zendesk/<uuid:endpoint_id>/retire-previous/",
+        views.zendesk_retire_previous,
+        name="zendesk_retire_previous",
+    ),
+    path(
+        "integrations/zendesk/<uuid:endpoint_id>/active/",
+        views.zendesk_toggle,
+        name="zendesk_toggle",
+    ),
+    path(
+        "integrations/zendesk/<uuid:endpoint_id>/replay-parked/",
+        views.zendesk_replay_parked,
+        name="zendesk_replay_parked",
+    ),
+    path(
+        "integrations/zendesk/<uuid:endpoint_id>/deliveries/<uuid:delivery_id>/replay/",
+        views.zendesk_replay,
+        name="zendesk_replay",
+    ),
+    path("import/", views.import_list, name="import_list"),
+    path("import/<uuid:import_id>/", views.import_detail, name="import_detail"),
+    path("import/<uuid:import_id>/progress/", views.import_progress, name="import_progress"),
+    path("import/<uuid:import_id>/confirm/", views.import_confirm, name="import_confirm"),
+    path("activity/", views.activity_page, name="activity"),
+]

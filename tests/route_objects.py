@@ -131,3 +131,47 @@ def interaction_of_org_b(cast):
     }
     with tenant_context(cast.org_b):
         return interaction_ingest(cast.org_b, item).ids[0]
+
+
+# --- feedback: inbound channels (Zendesk endpoints, CSV imports) ---------------------------------
+
+
+@register("endpoint_id")
+def webhook_endpoint_of_org_b(cast):
+    from feedback.services.zendesk import endpoint_create
+
+    with tenant_context(cast.org_b):
+        return endpoint_create(organization=cast.org_b, name="Globex Zendesk").public_id
+
+
+@register("delivery_id")
+def inbound_delivery_of_org_b(cast):
+    from feedback.models_channels import InboundDelivery, InboundStatus
+    from feedback.services.zendesk import endpoint_create
+
+    with tenant_context(cast.org_b):
+        ep = endpoint_create(organization=cast.org_b, name="Globex Zendesk (deliveries)")
+        d = InboundDelivery.objects.create(
+            organization=cast.org_b,
+            endpoint=ep,
+            dedupe_key="1:ticket.solved",
+            body="{}",
+            status=InboundStatus.PARKED,
+            reason="agent: unknown",
+        )
+    return d.public_id
+
+
+@register("import_id")
+def csv_import_of_org_b(cast):
+    from django.core.files.base import ContentFile
+
+    from feedback.services.csv_import import csv_import_create
+
+    with tenant_context(cast.org_b):
+        imp = csv_import_create(
+            organization=cast.org_b,
+            uploaded=ContentFile(b"external_id,channel\n", name="globex.csv"),
+            history=False,
+        )
+    return imp.public_id

@@ -1,0 +1,657 @@
+"""CSV import of interactions: upload → check (preview + every row error, nothing written) →
+confirm → one all-or-nothing import by a worker, with progress the page can poll.
+
+Memory stays bounded whatever the file size: the file is read as a stream and handed to
+``interactions_ingest`` in chunks; only the current chunk and the first preview rows are held.
+The whole import is one transaction (a savepoint inside the task's tenant transaction), so a
+row refused halfway rolls everything back. Progress is written through a second database
+connection that commits each update on its own, so it is visible while the import runs.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import logging
+import re
+import zlib
+from dataclasses import dataclass, field
+
+from django.core.files.base import File
+from django.db import connection, transaction
+from django.utils import timezone
+
+from coachhub.tenancy.context import ORG_SETTING
+
+from ..models_channels import CsvImport, CsvImportError, ImportStatus
+from .activity import ACCEPTED, REJECTED, activity_record
+
+log = logging.getLogger(__name__)
+
+SOURCE = "csv"
+CHUNK_ROWS = 1000
+PREVIEW_ROWS = 10
+PROGRESS_EVERY_ROWS = 5000
+INLINE_CHECK_BYTES = 1024 * 1024  # smaller uploads are checked in the request itself
+MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
+
+# The documented header names (case-insensitive; extra spaces ignored) and what they become.
+COLUMNS = {
+    "external_id": "The interaction's id in your helpdesk (required; repeats are duplicates).",
+    "channel": "phone, email, chat, sms, social or one of your own channels (required).",
+    "agent_email": "The agent's e-mail (this or agent_employee_id is required).",
+    "agent_employee_id": "The agent's employee id.",
+    "customer_name": "The customer's name (required).",
+    "customer_email": "The customer's e-mail (required).",
+    "customer_language": "Language code for the survey, e.g. en, es (optional).",
+    "occurred_at": "ISO 8601 with offset, e.g. 2026-11-23T10:15:00Z (optional; default now).",
+    "source": "Where it came from (optional; default csv); repeats are per source + external_id.",
+    "tags": "Semicolon-separated, e.g. billing;vip (up to 20).",
+    "ticket_url": "Link to the ticket (optional).",
+    "do_not_send": "true/false, yes/no or 1/0: never survey this customer for it (optional).",
+    "property:<name>": "One column per property, e.g. property:order_id (text, ≤ 2,000 chars).",
+}
+REQUIRED = ("external_id", "channel", "customer_name", "customer_email")
+PROPERTY_PREFIX = "property:"
+TRUE = {"true", "yes", "y", "1"}
+FALSE = {"false", "no", "n", "0", ""}
+
+# An ingest error's field → the CSV column that holds it.
+FIELD_COLUMNS = {
+    "external_id": "external_id",
+    "channel": "channel",
+    "agent": "agent_email",
+    "agent.email": "agent_email",
+    "agent.employee_id": "agent_employee_id",
+    "customer": "customer_name",
+    "customer.name": "customer_name",
+    "customer.email": "customer_email",
+    "customer.language": "customer_language",
+    "occurred_at": "occurred_at",
+    "source": "source",
+    "tags": "tags",
+    "ticket_url": "ticket_url",
+    "do_not_send": "do_not_send",
+    "properties": "property:*",
+}
+_INDEXED = re.compile(r"^(?:[a-z_]+)?\[(\d+)\]\.?(.*)$")
+
+
+class NotACsv(Exception):
+    """The file cannot be read as a CSV at all (the page shows this message as is)."""
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    reason: str
+
+
+@dataclass
+class ImportRefused(Exception):
+    errors: list[RowError] = field(default_factory=list)
+
+
+# --- reading ----------------------------------------------------------------------------
+
+_MAGIC = [
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx or OpenDocument file?)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel/Word document (.xls/.doc)"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+]
+
+
+def detect_encoding(head: bytes) -> str:
+    """UTF-8 (with or without BOM) or UTF-16 (BOM, or the NUL pattern of ASCII text)."""
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise NotACsv(
+                f"This file is {what}, not a CSV. Save it as “CSV UTF-8” and upload that."
+            )
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = head[:2000]
+    if len(sample) >= 4 and sample[1::2].count(0) > len(sample) // 4 and not sample[0::2].count(0):
+        return "utf-16-le"
+    if len(sample) >= 4 and sample[0::2].count(0) > len(sample) // 4 and not sample[1::2].count(0):
+        return "utf-16-be"
+    if b"\x00" in sample:
+        raise NotACsv("This file is binary, not a CSV text file.")
+    return "utf-8"
+
+
+def _norm(name: str) -> str:
+    name = (name or "").strip()
+    if name.lower().startswith(PROPERTY_PREFIX):
+        return PROPERTY_PREFIX + name[len(PROPERTY_PREFIX) :].strip()
+    return name.lower()
+
+
+@dataclass
+class Header:
+    names: list[str]
+    errors: list[RowError]
+
+
+def header_check(raw: list[str]) -> Header:
+    names = [_norm(n) for n in raw]
+    errors = []
+    seen = set()
+    for i, name in enumerate(names):
+        if not name:
+            errors.append(RowError(1, f"column {i + 1}", "the header is empty: name every column"))
+        elif name.startswith(PROPERTY_PREFIX):
+            if not name[len(PROPERTY_PREFIX) :]:
+                errors.append(
+                    RowError(1, name, "a property column needs a name, e.g. property:order_id")
+                )
+        elif name not in COLUMNS:
+            errors.append(
+                RowError(1, raw[i].strip(), "unknown column (see the documented header names)")
+            )
+        if name and name in seen:
+            errors.append(RowError(1, raw[i].strip(), "this column appears twice"))
+        seen.add(name)
+    for name in REQUIRED:
+        if name not in seen:
+            errors.append(RowError(1, name, "this required column is missing"))
+    if "agent_email" not in seen and "agent_employee_id" not in seen:
+        errors.append(RowError(1, "agent_email", "add an agent_email or agent_employee_id column"))
+    return Header(names, errors)
+
+
+class CsvReader:
+    """Streams (row number, cells) from a binary file; row 1 is the header."""
+
+    def __init__(self, binary):
+        self.binary = binary
+        head = binary.read(4096)
+        binary.seek(0)
+        if not head.strip():
+            raise NotACsv("The file is empty.")
+        self.encoding = detect_encoding(head)
+        self.text = io.TextIOWrapper(binary, encoding=self.encoding, newline="")
+        self.reader = csv.reader(self.text, strict=False)
+        try:
+            self.header = next(self.reader)
+        except UnicodeDecodeError as exc:
+            raise NotACsv("The file is not UTF-8 or UTF-16 text: save it as “CSV UTF-8”.") from exc
+        except (csv.Error, StopIteration) as exc:
+            raise NotACsv(f"This is not a readable CSV file ({exc}).") from exc
+        known = [
+            n
+            for n in (_norm(h) for h in self.header)
+            if n in COLUMNS or n.startswith(PROPERTY_PREFIX)
+        ]
+        if not known:
+            raise NotACsv(
+                "The first line has none of the documented column names: this does not look like "
+                "an interactions CSV (is the header row missing?)."
+            )
+
+    def rows(self):
+        row = 1
+        while True:
+            try:
+                cells = next(self.reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:
+                raise NotACsv(
+                    f"Row {row + 1}: the file is not valid {self.encoding} text."
+                ) from exc
+            except csv.Error as exc:
+                raise NotACsv(f"Row {row + 1}: this is not a readable CSV row ({exc}).") from exc
+            row += 1
+            if not any(c.strip() for c in cells):
+                continue  # blank lines (often the last one) are not rows
+            yield row, cells
+
+
+def row_to_item(names: list[str], cells: list[str], row: int) -> tuple[dict | None, list[RowError]]:
+    """One CSV row → an item in the API's shape (or the row's own format errors)."""
+    if len(cells) != len(names):
+        return None, [
+            RowError(row, "", f"has {len(cells)} cells but the header has {len(names)} columns")
+        ]
+    values = {}
+    properties = {}
+    for name, cell in zip(names, cells, strict=True):
+        cell = cell.strip()
+        if name.startswith(PROPERTY_PREFIX):
+            if cell:
+                properties[name[len(PROPERTY_PREFIX) :]] = cell
+        else:
+            values[name] = cell
+    errors = []
+    agent = {}
+    if values.get("agent_email"):
+        agent["email"] = values["agent_email"]
+    elif values.get("agent_employee_id"):
+        agent["employee_id"] = values["agent_employee_id"]
+    customer = {"name": values.get("customer_name", ""), "email": values.get("customer_email", "")}
+    if values.get("customer_language"):
+        customer["language"] = values["customer_language"]
+    item = {
+        "external_id": values.get("external_id", ""),
+        "channel": values.get("channel", ""),
+        "agent": agent,
+        "customer": customer,
+        "source": values.get("source") or SOURCE,  # each row's own source (idempotency key)
+        "tags": [t.strip() for t in values.get("tags", "").split(";") if t.strip()],
+        "properties": properties,
+    }
+    if values.get("occurred_at"):
+        item["occurred_at"] = values["occurred_at"]
+    if values.get("ticket_url"):
+        item["ticket_url"] = values["ticket_url"]
+    dns = values.get("do_not_send", "").lower()
+    if dns in TRUE:
+        item["do_not_send"] = True
+    elif dns not in FALSE:
+        errors.append(RowError(row, "do_not_send", "use true or false (yes/no, 1/0)"))
+    elif dns:
+        item["do_not_send"] = False
+    for name in REQUIRED:
+        if not values.get(name):
+            errors.append(RowError(row, name, "this field is required"))
+    if not agent:
+        errors.append(RowError(row, "agent_email", "give the agent's e-mail or employee id"))
+    return (None if errors else item), errors
+
+
+def ingest_errors_to_rows(errors: list[dict], rows: list[int]) -> list[RowError]:
+    """Map ``interactions_ingest`` errors (``[i].customer.email`` style) to (row, column)."""
+    out = []
+    for e in errors:
+        fld = e.get("field") or ""
+        m = _INDEXED.match(fld)
+        if m and int(m.group(1)) < len(rows):
+            row, rest = rows[int(m.group(1))], m.group(2)
+        else:
+            row, rest = rows[0] if rows else 0, fld
+        if rest.startswith("properties.") or rest.startswith("properties["):
+            column = PROPERTY_PREFIX + re.split(r"[.\[]", rest, maxsplit=1)[1].rstrip("]")
+        else:
+            column = FIELD_COLUMNS.get(rest, FIELD_COLUMNS.get(re.split(r"[.\[]", rest)[0], rest))
+        out.append(RowError(row, column, e.get("reason", "invalid")))
+    return out
+
+
+def chunks(reader: CsvReader, names: list[str], size: int = CHUNK_ROWS):
+    """Yield (items, their row numbers, format errors, rows read) per chunk of ``size`` rows."""
+    items, rows, errors, count = [], [], [], 0
+    for row, cells in reader.rows():
+        count += 1
+        item, row_errors = row_to_item(names, cells, row)
+        if row_errors:
+            errors.extend(row_errors)
+        else:
+            items.append(item)
+            rows.append(row)
+        if count % size == 0:
+            yield items, rows, errors, count
+            items, rows, errors = [], [], []
+    if items or errors or count == 0 or count % size:
+        yield items, rows, errors, count
+
+
+# --- progress through a second connection -----------------------------------------------
+
+
+class ProgressWriter:
+    """Commits progress columns of one import from its own database connection.
+
+    The import's transaction stays open for minutes; a progress UPDATE inside it would be
+    invisible to the page until the end. Rule that avoids self-deadlock: the import's own
+    transaction never touches the CsvImport row before its last progress update.
+    """
+
+    def __init__(self, csv_import: CsvImport):
+        self.csv_import = csv_import
+        self.conn = None
+        self.last = 0
+
+    def _connection(self):
+        if self.conn is None:
+            self.conn = connection.get_new_connection(connection.get_connection_params())
+            self.conn.autocommit = False
+        return self.conn
+
+    def update(self, **values) -> None:
+        if not values:
+            return
+        cols = ", ".join(f"{connection.ops.quote_name(k)} = %s" for k in values)
+        table = connection.ops.quote_name(CsvImport._meta.db_table)
+        conn = self._connection()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT set_config(%s, %s, true)",
+                    [ORG_SETTING, str(self.csv_import.organization_id)],
+                )
+                cur.execute(
+                    f"UPDATE {table} SET {cols} WHERE id = %s AND organization_id = %s",  # noqa: S608
+                    [*values.values(), self.csv_import.pk, self.csv_import.organization_id],
+                )
+            conn.commit()
+        except Exception:
+            conn.rollback()
+            log.warning("could not write import progress", exc_info=True)
+        for k, v in values.items():
+            setattr(self.csv_import, k, v)
+
+    def rows(self, processed: int, force: bool = False) -> None:
+        if force or processed - self.last >= PROGRESS_EVERY_ROWS:
+            self.last = processed
+            self.update(processed_rows=processed)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            finally:
+                self.conn = None
+
+
+# --- services ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def csv_import_create(*, organization, uploaded, history: bool, created_by=None) -> CsvImport:
+    """Store the upload (MEDIA_ROOT/imports/…, streamed to disk in chunks by the storage)."""
+    imp = CsvImport(
+        organization=organization,
+        original_name=(getattr(uploaded, "name", "") or "upload.csv")[:255],
+        size=getattr(uploaded, "size", 0) or 0,
+        history=history,
+        created_by=created_by,
+        status=ImportStatus.VALIDATING,
+    )
+    imp.file.save(
+        "upload.csv", uploaded if isinstance(uploaded, File) else File(uploaded), save=False
+    )
+    imp.save()
+    return imp
+
+
+def _store_errors(imp: CsvImport, errors: list[RowError]) -> None:
+    if errors:
+        CsvImportError.objects.bulk_create(
+            [
+                CsvImportError(
+                    organization_id=imp.organization_id,
+                    csv_import=imp,
+                    row=e.row,
+                    column=e.column[:200],
+                    reason=e.reason,
+                )
+                for e in errors
+            ],
+            batch_size=2000,
+        )
+
+
+class _DryRun(Exception):
+    pass
+
+
+def _validate_items(organization, items: list[dict], history: bool) -> list[dict]:
+    """The ingest's own validation, without keeping anything it would write."""
+    from . import ingest
+
+    if not items:
+        return []
+    validate = getattr(ingest, "interactions_validate", None)
+    if validate is not None:
+        return list(
+            validate(organization, items, default_source=SOURCE, mode="live", history=history)
+        )
+    try:
+        with transaction.atomic():
+            ingest.interactions_ingest(
+                organization, items, default_source=SOURCE, mode="live", history=history
+            )
+            raise _DryRun
+    except _DryRun:
+        return []
+    except ingest.IngestValidationError as exc:
+        return list(exc.errors)
+
+
+def csv_import_check(imp: CsvImport, *, chunk_rows: int = CHUNK_ROWS) -> CsvImport:
+    """Read the whole file: header, preview, row count and every row error. Writes nothing but
+    the import's own bookkeeping (status, preview, errors). Runs in the organization context."""
+    organization = imp.organization
+    CsvImportError.objects.filter(organization_id=imp.organization_id, csv_import=imp).delete()
+    progress = ProgressWriter(imp)
+    error_count = 0
+    total = 0
+    try:
+        with imp.file.open("rb") as binary:
+            reader = CsvReader(binary)
+            imp.encoding = reader.encoding
+            imp.header = [h.strip() for h in reader.header][:200]
+            header = header_check(reader.header)
+            _store_errors(imp, header.errors)
+            error_count += len(header.errors)
+            preview = []
+            if not header.errors:
+                for items, rows, errors, total in chunks(reader, header.names, chunk_rows):
+                    if len(preview) < PREVIEW_ROWS:
+                        preview.extend(
+                            _preview_rows(items, rows, errors, PREVIEW_ROWS - len(preview))
+                        )
+                    errors = errors + ingest_errors_to_rows(
+                        _validate_items(organization, items, imp.history), rows
+                    )
+                    errors.sort(key=lambda e: e.row)
+                    _store_errors(imp, errors)
+                    error_count += len(errors)
+                    progress.rows(total)
+            imp.preview = preview
+    except NotACsv as exc:
+        imp.status = ImportStatus.INVALID
+        imp.failure_reason = str(exc)
+        imp.error_count = 0
+        imp.save(
+            update_fields=[
+                "status",
+                "failure_reason",
+                "error_count",
+                "encoding",
+                "header",
+                "preview",
+            ]
+        )
+        activity_record(imp.organization_id, SOURCE, REJECTED, str(exc), ref=imp.original_name)
+        return imp
+    finally:
+        progress.close()
+    imp.total_rows = total
+    imp.processed_rows = 0
+    imp.error_count = error_count
+    imp.status = ImportStatus.INVALID if error_count else ImportStatus.READY
+    imp.failure_reason = (
+        "" if not error_count else f"{error_count} problem(s) in the file; nothing was imported."
+    )
+    imp.save(
+        update_fields=[
+            "encoding",
+            "header",
+            "preview",
+            "total_rows",
+            "processed_rows",
+            "error_count",
+            "status",
+            "failure_reason",
+        ]
+    )
+    if error_count:
+        activity_record(
+            imp.organization_id,
+            SOURCE,
+            REJECTED,
+            f"{error_count} row error(s) found by the check",
+            ref=imp.original_name,
+        )
+    return imp
+
+
+def _preview_rows(items, rows, errors, limit):
+    """The first rows as the page shows them: key fields of valid rows, the error of bad ones."""
+    out = []
+    by_row = {e.row: e for e in errors}
+    merged = sorted(
+        [(r, i) for r, i in zip(rows, items, strict=True)] + [(r, None) for r in by_row],
+        key=lambda x: x[0],
+    )
+    for row, item in merged[:limit]:
+        if item is None:
+            out.append({"row": row, "error": f"{by_row[row].column}: {by_row[row].reason}"})
+        else:
+            agent = item["agent"].get("email") or item["agent"].get("employee_id", "")
+            out.append(
+                {
+                    "row": row,
+                    "external_id": item["external_id"],
+                    "channel": item["channel"],
+                    "agent": agent,
+                    "customer": f"{item['customer']['name']} <{item['customer']['email']}>",
+                    "occurred_at": item.get("occurred_at", ""),
+                    "tags": ", ".join(item["tags"]),
+                }
+            )
+    return out
+
+
+@transaction.atomic
+def csv_import_confirm(imp: CsvImport) -> bool:
+    """READY → QUEUED (a conditional UPDATE: a double click queues once); rings the worker on
+    commit. Returns whether this call queued it."""
+    claimed = CsvImport.objects.filter(
+        organization_id=imp.organization_id, pk=imp.pk, status=ImportStatus.READY
+    ).update(status=ImportStatus.QUEUED, processed_rows=0)
+    if claimed:
+        from ..tasks import csv_import_run_task
+
+        org_id, pk = imp.organization_id, imp.pk
+        transaction.on_commit(
+            lambda: csv_import_run_task.apply_async(
+                kwargs={"organization_id": org_id, "csv_import_id": pk}
+            )
+        )
+    return bool(claimed)
+
+
+def _advisory_key(imp: CsvImport) -> int:
+    # One running import per file: a second doorbell for the same import waits for nothing.
+    return zlib.crc32(f"csv_import:{imp.organization_id}:{imp.pk}".encode()) - 2**31
+
+
+def csv_import_run(imp: CsvImport, *, chunk_rows: int = CHUNK_ROWS) -> CsvImport:
+    """Import a checked file in one all-or-nothing transaction. Runs in the organization context
+    (the task's transaction); the import itself is a savepoint inside it."""
+    from .ingest import IngestValidationError, interactions_ingest
+
+    if imp.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+        return imp
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [_advisory_key(imp)])
+        if not cur.fetchone()[0]:
+            return imp
+    organization = imp.organization
+    progress = ProgressWriter(imp)
+    progress.update(status=ImportStatus.RUNNING.value, started_at=timezone.now(), processed_rows=0)
+    created = duplicates = 0
+    try:
+        with transaction.atomic(), imp.file.open("rb") as binary:
+            reader = CsvReader(binary)
+            header = header_check(reader.header)
+            if header.errors:
+                raise ImportRefused(header.errors)
+            for items, rows, errors, total in chunks(reader, header.names, chunk_rows):
+                if errors:
+                    raise ImportRefused(errors)
+                if items:
+                    try:
+                        result = interactions_ingest(
+                            organization,
+                            items,
+                            default_source=SOURCE,
+                            mode="live",
+                            history=imp.history,
+                        )
+                    except IngestValidationError as exc:
+                        raise ImportRefused(ingest_errors_to_rows(exc.errors, rows)) from exc
+                    created += result.created
+                    duplicates += result.duplicates
+                progress.rows(total)
+    except (ImportRefused, NotACsv) as exc:
+        # The savepoint rolled back every chunk: nothing of this file was imported.
+        progress.close()
+        errors = exc.errors if isinstance(exc, ImportRefused) else [RowError(0, "", str(exc))]
+        CsvImportError.objects.filter(organization_id=imp.organization_id, csv_import=imp).delete()
+        _store_errors(imp, errors)
+        imp.status = ImportStatus.FAILED
+        imp.error_count = len(errors)
+        imp.rejected = len({e.row for e in errors})
+        imp.created = imp.duplicates = 0
+        imp.failure_reason = (
+            "The file changed since it was checked (e.g. an agent was removed): "
+            f"{len(errors)} problem(s), nothing was imported."
+        )
+        imp.finished_at = timezone.now()
+        imp.save(
+            update_fields=[
+                "status",
+                "error_count",
+                "rejected",
+                "created",
+                "duplicates",
+                "failure_reason",
+                "finished_at",
+            ]
+        )
+        activity_record(
+            imp.organization_id, SOURCE, REJECTED, imp.failure_reason, ref=imp.original_name
+        )
+        return imp
+    except BaseException:
+        progress.close()
+        raise
+    progress.rows(imp.total_rows, force=True)
+    progress.close()
+    # From here on the import's own transaction owns the row (no more side updates).
+    imp.status = ImportStatus.DONE
+    imp.created, imp.duplicates, imp.rejected = created, duplicates, 0
+    imp.processed_rows = imp.total_rows
+    imp.finished_at = timezone.now()
+    imp.save(
+        update_fields=[
+            "status",
+            "created",
+            "duplicates",
+            "rejected",
+            "processed_rows",
+            "finished_at",
+        ]
+    )
+    activity_record(
+        imp.organization_id,
+        SOURCE,
+        ACCEPTED,
+        f"{created} created, {duplicates} duplicates"
+        + (" (history: no surveys)" if imp.history else ""),
+        count=created + duplicates,
+        ref=imp.original_name,
+    )
+    return imp
