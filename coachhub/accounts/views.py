@@ -9,11 +9,8 @@ from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -22,7 +19,7 @@ from coachhub.tenancy.access import admin_required, get_member_for, get_team_for
 from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import GlobalLookup, Invitation, LookupKind, Organization, Role
 
-from . import forms, selectors, services
+from . import emails, forms, selectors, services
 
 # --- outside any organization ----------------------------------------------------------------
 
@@ -318,23 +315,8 @@ def person_reactivate(request, org, member_id):
 
 
 def _send_invitation(request, invitation: Invitation, token: str) -> None:
-    organization = request.organization
-    context = {
-        "organization": organization,
-        "inviter": request.user.get_full_name() or request.user.email,
-        "role": invitation.get_role_display().lower(),
-        "team": invitation.team,
-        "link": f"{settings.SITE_URL}{reverse('invitation_accept', kwargs={'token': token})}",
-        "expires_at": invitation.expires_at,
-    }
-    message = EmailMultiAlternatives(
-        subject=f"Join {organization.name} on CoachHub",
-        body=render_to_string("emails/invitation.txt", context),
-        to=[invitation.email],
-    )
-    message.attach_alternative(render_to_string("emails/invitation.html", context), "text/html")
-    # Sent once the invitation is committed; if the mail server is down the admin resends.
-    transaction.on_commit(lambda: message.send(fail_silently=True))
+    inviter = request.user.get_full_name() or request.user.email
+    emails.invitation_email_send(request.organization, invitation, token, inviter)
 
 
 @admin_required
