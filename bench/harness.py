@@ -669,6 +669,42 @@ class Context:
         conn.autocommit = True
         return conn
 
+    def measure_copy(self, table: str, columns: list[str], rows: list[tuple]) -> float:
+        """Rows/s of a raw ``COPY … FROM STDIN`` of ``rows`` into a copy of ``table`` (same
+        columns, defaults, indexes and constraints, no foreign keys): the limit for bulk paths.
+
+        Postgres refuses COPY FROM into a table with row-level security, so the copy is a plain
+        table ``<table>_benchcopy`` (created as the owner, dropped afterwards). Only the COPY
+        and its commit are timed; building the CSV text is not."""
+        import csv
+        import io
+
+        buf = io.StringIO()
+        csv.writer(buf).writerows(rows)
+        data = buf.getvalue()
+        copy = f"{table}_benchcopy"
+        conn = self.owner_connection()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f'DROP TABLE IF EXISTS "{copy}"')
+                cur.execute(f'CREATE TABLE "{copy}" (LIKE "{table}" INCLUDING ALL)')
+            conn.autocommit = False
+            cols = ", ".join(f'"{c}"' for c in columns)
+            started = time.perf_counter()
+            with conn.cursor() as cur:
+                cur.copy_expert(
+                    f'COPY "{copy}" ({cols}) FROM STDIN WITH (FORMAT csv)', io.StringIO(data)
+                )
+            conn.commit()
+            seconds = time.perf_counter() - started
+        finally:
+            conn.rollback()
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(f'DROP TABLE IF EXISTS "{copy}"')
+            conn.close()
+        return len(rows) / seconds
+
     def owner_sql(self, sql: str, params=None):
         """Run one statement as the owner; returns fetchall() when it returns rows."""
         conn = self.owner_connection()
