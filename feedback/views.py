@@ -23,7 +23,7 @@ ERRORS_PER_PAGE = 200
 
 @admin_required
 def zendesk_endpoints(request, org):
-    form = ZendeskEndpointForm(request.POST or None)
+    form = ZendeskEndpointForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         endpoint = zendesk.endpoint_create(
             organization=request.organization,
@@ -128,7 +128,9 @@ def zendesk_replay_parked(request, org, endpoint_id):
 
 @admin_required
 def import_list(request, org):
-    form = CsvUploadForm(request.POST or None, request.FILES or None)
+    form = (
+        CsvUploadForm(request.POST, request.FILES) if request.method == "POST" else CsvUploadForm()
+    )
     if request.method == "POST" and form.is_valid():
         imp = csv_import.csv_import_create(
             organization=request.organization,

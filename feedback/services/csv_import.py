@@ -286,7 +286,7 @@ def ingest_errors_to_rows(errors: list[dict], rows: list[int]) -> list[RowError]
     return out
 
 
-def chunks(reader: CsvReader, names: list[str], size: int = CHUNK_ROWS):
+def chunks(reader: CsvReader, names: list[str], size: int):
     """Yield (items, their row numbers, format errors, rows read) per chunk of ``size`` rows."""
     items, rows, errors, count = [], [], [], 0
     for row, cells in reader.rows():
@@ -427,7 +427,7 @@ def _validate_items(organization, items: list[dict], history: bool) -> list[dict
         return list(exc.errors)
 
 
-def csv_import_check(imp: CsvImport, *, chunk_rows: int = CHUNK_ROWS) -> CsvImport:
+def csv_import_check(imp: CsvImport, *, chunk_rows: int | None = None) -> CsvImport:
     """Read the whole file: header, preview, row count and every row error. Writes nothing but
     the import's own bookkeeping (status, preview, errors). Runs in the organization context."""
     organization = imp.organization
@@ -445,7 +445,9 @@ def csv_import_check(imp: CsvImport, *, chunk_rows: int = CHUNK_ROWS) -> CsvImpo
             error_count += len(header.errors)
             preview = []
             if not header.errors:
-                for items, rows, errors, total in chunks(reader, header.names, chunk_rows):
+                for items, rows, errors, total in chunks(
+                    reader, header.names, chunk_rows or CHUNK_ROWS
+                ):
                     if len(preview) < PREVIEW_ROWS:
                         preview.extend(
                             _preview_rows(items, rows, errors, PREVIEW_ROWS - len(preview))
@@ -557,7 +559,7 @@ def _advisory_key(imp: CsvImport) -> int:
     return zlib.crc32(f"csv_import:{imp.organization_id}:{imp.pk}".encode()) - 2**31
 
 
-def csv_import_run(imp: CsvImport, *, chunk_rows: int = CHUNK_ROWS) -> CsvImport:
+def csv_import_run(imp: CsvImport, *, chunk_rows: int | None = None) -> CsvImport:
     """Import a checked file in one all-or-nothing transaction. Runs in the organization context
     (the task's transaction); the import itself is a savepoint inside it."""
     from .ingest import IngestValidationError, interactions_ingest
@@ -578,7 +580,9 @@ def csv_import_run(imp: CsvImport, *, chunk_rows: int = CHUNK_ROWS) -> CsvImport
             header = header_check(reader.header)
             if header.errors:
                 raise ImportRefused(header.errors)
-            for items, rows, errors, total in chunks(reader, header.names, chunk_rows):
+            for items, rows, errors, total in chunks(
+                reader, header.names, chunk_rows or CHUNK_ROWS
+            ):
                 if errors:
                     raise ImportRefused(errors)
                 if items:
