@@ -200,6 +200,7 @@ def _pg_connect(url: str, dbname: str | None = None):
         host=cfg.get("HOST") or None,
         port=cfg.get("PORT") or None,
         connect_timeout=10,
+        **cfg.get("OPTIONS", {}),
     )
 
 
