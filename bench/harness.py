@@ -608,6 +608,17 @@ class Context:
         )
         if done.returncode:
             raise BenchFailed(f"migrate failed:\n{(done.stdout + done.stderr).strip()[-1500:]}")
+        conn = _pg_connect(self.runtime_url)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT current_user, rolsuper OR rolbypassrls FROM pg_roles "
+                    "WHERE rolname = current_user"
+                )
+                role, privileged = cur.fetchone()
+        finally:
+            conn.close()
+        note(f"serving as {role}" + (" (superuser/BYPASSRLS: RLS not exercised!)" * privileged))
         self._prepared = True
 
     def django(self):
