@@ -681,6 +681,34 @@ class Context:
         conn.autocommit = True
         return conn
 
+    def run_command(self, argv: list[str], timeout: float = 3600) -> tuple[float, float, str]:
+        """Run a command (e.g. ``[PYTHON, "manage.py", "import_csv", …]``) against the bench
+        DB and return (wall seconds, peak RSS in MiB of that process, its output). A non-zero
+        exit raises BenchFailed. Peak memory is the command's own process (``wait4``), not its
+        children's; ``farm-bench`` gives min/median/max over repeated runs from outside."""
+        self.prepare()
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(mode="w+") as out:
+            started = time.perf_counter()
+            proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=out, stderr=out)
+            deadline = time.monotonic() + timeout
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    proc.wait()
+                    raise BenchFailed(f"{argv[1:3]} did not finish within {timeout:.0f}s")
+                time.sleep(0.05)
+            seconds = time.perf_counter() - started
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            output = out.read()
+        if proc.returncode:
+            raise BenchFailed(f"{' '.join(argv[1:3])} exited {proc.returncode}:\n{output[-1500:]}")
+        return seconds, usage.ru_maxrss / 1024, output
+
     def measure_copy(self, table: str, columns: list[str], rows: list[tuple]) -> float:
         """Rows/s of a raw ``COPY … FROM STDIN`` of ``rows`` into a copy of ``table`` (same
         columns, defaults, indexes and constraints, no foreign keys): the limit for bulk paths.
