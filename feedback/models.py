@@ -136,6 +136,9 @@ class FeedbackRequest(PublicIdMixin, TenantModel):
     expires_at = models.DateTimeField(help_text="Unanswered surveys expire then.")
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
+    # SHA-256 of the survey token (set when sent; the token itself is only in the e-mail).
+    # GlobalLookup maps the same digest to this row before the organization is known.
+    token_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -155,6 +158,18 @@ class FeedbackRequest(PublicIdMixin, TenantModel):
                 fields=["organization", "send_after"],
                 condition=models.Q(status="scheduled"),
                 name="request_due",
+            ),
+            # The survey sweeps: never-sent requests (live and test) that are due, and sent,
+            # unanswered ones that expire.
+            models.Index(
+                fields=["organization", "send_after"],
+                condition=models.Q(survey_state="pending"),
+                name="request_pending",
+            ),
+            models.Index(
+                fields=["organization", "expires_at"],
+                condition=models.Q(survey_state="sent"),
+                name="request_open",
             ),
         ]
 
@@ -219,6 +234,12 @@ class Response(PublicIdMixin, TenantModel):
             models.Index(fields=["organization", "team", "submitted_at"], name="response_team"),
             # BI sync: ?since= on updated_at.
             models.Index(fields=["organization", "updated_at"], name="response_updated"),
+            # The finish sweep: answered surveys whose finish window has passed.
+            models.Index(
+                fields=["organization", "updated_at"],
+                condition=models.Q(finished=False),
+                name="response_unfinished",
+            ),
         ]
 
 
