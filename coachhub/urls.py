@@ -44,7 +44,11 @@ urlpatterns = [
 if settings.COACHHUB_BENCH:
     urlpatterns.append(path("bench/", include("bench.baseline_app.urls")))
 
+def media(request, path):
+    return media_serve(request, path, document_root=settings.MEDIA_ROOT)  # read per request
+
+
 # Agent photos (uploaded or seeded) under unguessable names; they also appear in customer
 # e-mails, so they are public. A deployment serving media elsewhere sets SERVE_MEDIA=False.
 if getattr(settings, "SERVE_MEDIA", True):
-    urlpatterns.append(re_path(r"^media/(?P<path>.+)$", media_serve, {"document_root": settings.MEDIA_ROOT}))
+    urlpatterns.append(re_path(r"^media/(?P<path>.+)$", media))
