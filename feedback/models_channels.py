@@ -35,7 +35,9 @@ class WebhookEndpoint(PublicIdMixin, TenantModel):
     admin retires it. Secrets are stored as-is because HMAC verification needs them.
     """
 
-    kind = models.CharField(max_length=20, choices=EndpointKind.choices, default=EndpointKind.ZENDESK)
+    kind = models.CharField(
+        max_length=20, choices=EndpointKind.choices, default=EndpointKind.ZENDESK
+    )
     name = models.CharField(max_length=80)
     token = models.CharField(max_length=64, default=endpoint_token, editable=False)
     secret = models.CharField(max_length=200)
@@ -44,14 +46,21 @@ class WebhookEndpoint(PublicIdMixin, TenantModel):
     is_active = models.BooleanField(default=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
-        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        Membership,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "public_id"], name="webhookendpoint_public_id"),
+            models.UniqueConstraint(
+                fields=["organization", "public_id"], name="webhookendpoint_public_id"
+            ),
             models.UniqueConstraint(fields=["organization", "token"], name="webhookendpoint_token"),
         ]
 
@@ -85,7 +94,9 @@ class InboundDelivery(PublicIdMixin, TenantModel):
     dedupe_key = models.CharField(max_length=200)
     body = models.TextField()
     external_id = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=10, choices=InboundStatus.choices, default=InboundStatus.PENDING)
+    status = models.CharField(
+        max_length=10, choices=InboundStatus.choices, default=InboundStatus.PENDING
+    )
     reason = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     interaction_public_id = models.UUIDField(null=True, blank=True)
@@ -98,11 +109,15 @@ class InboundDelivery(PublicIdMixin, TenantModel):
             models.UniqueConstraint(
                 fields=["organization", "endpoint", "dedupe_key"], name="inbounddelivery_once"
             ),
-            models.UniqueConstraint(fields=["organization", "public_id"], name="inbounddelivery_public_id"),
+            models.UniqueConstraint(
+                fields=["organization", "public_id"], name="inbounddelivery_public_id"
+            ),
         ]
         indexes = [
             # The status page: newest deliveries of an endpoint, and the parked ones.
-            models.Index(fields=["organization", "endpoint", "-received_at"], name="inbound_recent"),
+            models.Index(
+                fields=["organization", "endpoint", "-received_at"], name="inbound_recent"
+            ),
             models.Index(
                 fields=["organization", "endpoint", "received_at"],
                 name="inbound_parked",
@@ -138,7 +153,9 @@ class CsvImport(PublicIdMixin, TenantModel):
     history = models.BooleanField(
         default=False, help_text="Import as history: stored and counted, never surveyed."
     )
-    status = models.CharField(max_length=12, choices=ImportStatus.choices, default=ImportStatus.VALIDATING)
+    status = models.CharField(
+        max_length=12, choices=ImportStatus.choices, default=ImportStatus.VALIDATING
+    )
     header = models.JSONField(default=list, blank=True)
     preview = models.JSONField(default=list, blank=True)
     total_rows = models.PositiveIntegerField(default=0)
@@ -149,7 +166,12 @@ class CsvImport(PublicIdMixin, TenantModel):
     rejected = models.PositiveIntegerField(default=0)
     failure_reason = models.TextField(blank=True)
     created_by = models.ForeignKey(
-        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        Membership,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -158,7 +180,9 @@ class CsvImport(PublicIdMixin, TenantModel):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "public_id"], name="csvimport_public_id"),
+            models.UniqueConstraint(
+                fields=["organization", "public_id"], name="csvimport_public_id"
+            ),
         ]
         indexes = [models.Index(fields=["organization", "-created_at"], name="csvimport_recent")]
 
@@ -176,13 +200,17 @@ class CsvImport(PublicIdMixin, TenantModel):
 
 
 class CsvImportError(TenantModel):
-    """One problem in one row of an import file: every one is kept and listed, not just the first."""
+    """One problem in one row of an import file: every one is kept and listed, not the first."""
 
-    csv_import = models.ForeignKey(CsvImport, on_delete=models.CASCADE, related_name="errors", db_index=False)
+    csv_import = models.ForeignKey(
+        CsvImport, on_delete=models.CASCADE, related_name="errors", db_index=False
+    )
     row = models.PositiveIntegerField(help_text="Line number in the file; the header is row 1.")
     column = models.CharField(max_length=200, blank=True)
     reason = models.TextField()
 
     class Meta:
         ordering = ["row", "id"]
-        indexes = [models.Index(fields=["organization", "csv_import", "row"], name="csvimporterror_row")]
+        indexes = [
+            models.Index(fields=["organization", "csv_import", "row"], name="csvimporterror_row")
+        ]
