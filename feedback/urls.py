@@ -39,5 +39,6 @@ urlpatterns: list = [
     path("import/<uuid:import_id>/", views.import_detail, name="import_detail"),
     path("import/<uuid:import_id>/progress/", views.import_progress, name="import_progress"),
     path("import/<uuid:import_id>/confirm/", views.import_confirm, name="import_confirm"),
+    path("import/<uuid:import_id>/ring/", views.import_ring, name="import_ring"),
     path("activity/", views.activity_page, name="activity"),
 ]

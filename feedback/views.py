@@ -201,6 +201,15 @@ def import_confirm(request, org, import_id):
     return redirect("feedback:import_detail", org=org, import_id=imp.public_id)
 
 
+@admin_required
+@require_POST
+def import_ring(request, org, import_id):
+    imp = sel.get_import_for(request.member, import_id)
+    if csv_import.csv_import_ring(imp):
+        messages.info(request, "The worker was asked again; progress resumes when it starts.")
+    return redirect("feedback:import_detail", org=org, import_id=imp.public_id)
+
+
 # --- ingestion activity -----------------------------------------------------------------
 
 

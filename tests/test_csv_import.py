@@ -396,3 +396,26 @@ def test_other_organizations_import_is_404(cast, client_for):
     assert client.get(f"/o/acme/feedback/import/{imp_b.public_id}/").status_code == 404
     assert client.post(f"/o/acme/feedback/import/{imp_b.public_id}/confirm/").status_code == 404
     assert the_import(cast.org_b).status == ImportStatus.READY
+
+
+def test_a_stuck_import_can_ring_the_worker_again_and_a_second_run_does_nothing(
+    cast, client_for, django_capture_on_commit_callbacks, _no_broker
+):
+    imp = make_import(cast.org_a, csv_text(row(1)))
+    with tenant_context(cast.org_a):
+        csv_import.csv_import_confirm(imp)  # its doorbell was lost (nothing captured here)
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = client_for(cast.alice).post(f"/o/acme/feedback/import/{imp.public_id}/ring/")
+    assert resp.status_code == 302
+    assert _no_broker == [
+        ("run", {"kwargs": {"organization_id": cast.org_a.pk, "csv_import_id": imp.pk}})
+    ]
+    imp = confirm_and_run_again = the_import(cast.org_a)
+    csv_import_run_task(organization_id=cast.org_a.pk, csv_import_id=imp.pk)
+    csv_import_run_task(organization_id=cast.org_a.pk, csv_import_id=imp.pk)  # a duplicate doorbell
+    imp = the_import(cast.org_a)
+    assert (imp.status, imp.created) == (ImportStatus.DONE, 1) and confirm_and_run_again
+    assert interactions(cast.org_a) == 1
+    # Finished imports have nothing to ring.
+    with tenant_context(cast.org_a):
+        assert csv_import.csv_import_ring(imp) == ""

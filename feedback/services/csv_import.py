@@ -465,6 +465,8 @@ def _validate_with_ingest_helpers(ingest, organization, items: list[dict]) -> li
 def csv_import_check(imp: CsvImport, *, chunk_rows: int | None = None) -> CsvImport:
     """Read the whole file: header, preview, row count and every row error. Writes nothing but
     the import's own bookkeeping (status, preview, errors). Runs in the organization context."""
+    if imp.status != ImportStatus.VALIDATING or not _try_lock(imp, "check"):
+        return imp
     organization = imp.organization
     CsvImportError.objects.filter(organization_id=imp.organization_id, csv_import=imp).delete()
     progress = ProgressWriter(imp)
@@ -589,9 +591,34 @@ def csv_import_confirm(imp: CsvImport) -> bool:
     return bool(claimed)
 
 
-def _advisory_key(imp: CsvImport) -> int:
-    # One running import per file: a second doorbell for the same import waits for nothing.
-    return zlib.crc32(f"csv_import:{imp.organization_id}:{imp.pk}".encode()) - 2**31
+def csv_import_ring(imp: CsvImport) -> str:
+    """Ring the worker again for a check or import that is not moving (a doorbell lost while
+    Redis was down, a worker killed mid-way). Safe to repeat: each phase takes an advisory lock,
+    so a second doorbell for a phase that is running does nothing. Returns the phase rung."""
+    from ..tasks import csv_import_check_task, csv_import_run_task
+
+    if imp.status == ImportStatus.VALIDATING:
+        task, phase = csv_import_check_task, "check"
+    elif imp.status in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+        task, phase = csv_import_run_task, "import"
+    else:
+        return ""
+    org_id, pk = imp.organization_id, imp.pk
+    transaction.on_commit(
+        lambda: task.apply_async(kwargs={"organization_id": org_id, "csv_import_id": pk})
+    )
+    return phase
+
+
+def _advisory_key(imp: CsvImport, phase: str = "run") -> int:
+    # One running phase per file: a second doorbell for the same import waits for nothing.
+    return zlib.crc32(f"csv_import:{phase}:{imp.organization_id}:{imp.pk}".encode()) - 2**31
+
+
+def _try_lock(imp: CsvImport, phase: str) -> bool:
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [_advisory_key(imp, phase)])
+        return bool(cur.fetchone()[0])
 
 
 def csv_import_run(imp: CsvImport, *, chunk_rows: int | None = None) -> CsvImport:
@@ -601,10 +628,8 @@ def csv_import_run(imp: CsvImport, *, chunk_rows: int | None = None) -> CsvImpor
 
     if imp.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
         return imp
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [_advisory_key(imp)])
-        if not cur.fetchone()[0]:
-            return imp
+    if not _try_lock(imp, "run"):
+        return imp
     organization = imp.organization
     progress = ProgressWriter(imp)
     progress.update(status=ImportStatus.RUNNING.value, started_at=timezone.now(), processed_rows=0)
