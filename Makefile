@@ -2,7 +2,7 @@
 # .venv (from requirements.lock), front-end packages (npm ci + build), static files, and a
 # Postgres + Redis (DATABASE_URL/REDIS_URL, else the local servers, else embedded ones in .run/).
 
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip

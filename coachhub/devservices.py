@@ -157,7 +157,9 @@ def embedded_postgres_stop() -> bool:
     pgdata = run_dir() / "pgdata"
     if not (pgdata / "postmaster.pid").exists():
         return False
-    from embedded_postgres._commands import pg_ctl
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs' RuntimeDirWarning, as above
+        from embedded_postgres._commands import pg_ctl
 
     try:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=_pg_system_user(), timeout=30)

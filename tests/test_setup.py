@@ -219,10 +219,11 @@ def _settings_names(checkout: Path) -> list[str]:
 def test_two_checkouts_get_different_test_database_queue_and_redis_prefix(tmp_path):
     names = []
     for name in ("checkout-a", "checkout-b"):
-        package = tmp_path / name / "coachhub"
-        package.mkdir(parents=True)
-        (package / "__init__.py").write_text("")
-        shutil.copy(BASE_DIR / "coachhub" / "settings.py", package / "settings.py")
+        shutil.copytree(
+            BASE_DIR / "coachhub",
+            tmp_path / name / "coachhub",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
         names.append(_settings_names(tmp_path / name))
     a, b = names
     assert all(x != y for x, y in zip(a, b, strict=True)), names
