@@ -13,11 +13,16 @@ app.autodiscover_tasks()
 
 @app.on_after_finalize.connect
 def _schedule(sender, **kwargs):
+    """Beat's schedule. Tasks are named, not looked up: at finalize time the autodiscovered task
+    modules may not be imported yet (a lookup raised NotRegistered, which Celery swallowed,
+    leaving beat with an empty schedule). A periodic message expires after one interval so a
+    backlog (worker down for an hour) does not run a hundred sweeps in a row."""
     from django.conf import settings
 
-    sender.add_periodic_task(
-        settings.OUTBOX_SWEEP_INTERVAL, sender.tasks["coachhub.outbox_sweep"].s(), name="outbox sweep"
-    )
-    sender.add_periodic_task(
-        settings.HEARTBEAT_INTERVAL, sender.tasks["coachhub.heartbeat"].s(), name="worker heartbeat"
-    )
+    for name, task, interval in (
+        ("outbox sweep", "coachhub.outbox_sweep", settings.OUTBOX_SWEEP_INTERVAL),
+        ("worker heartbeat", "coachhub.heartbeat", settings.HEARTBEAT_INTERVAL),
+    ):
+        sender.add_periodic_task(
+            interval, sender.signature(task, options={"expires": interval}), name=name
+        )

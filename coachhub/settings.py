@@ -268,3 +268,9 @@ LOGGING = {
 OUTBOX_RETRY_BASE_SECONDS = env.float("OUTBOX_RETRY_BASE_SECONDS", default=5.0)
 # A pending delivery younger than this still has its own doorbell on the way.
 OUTBOX_SWEEP_GRACE_SECONDS = env.float("OUTBOX_SWEEP_GRACE_SECONDS", default=10.0)
+# An attempt leases its delivery for this long (duplicate doorbells and the sweeper keep away);
+# after a crashed attempt the sweeper rings again once the lease (+ grace) is over.
+OUTBOX_CLAIM_LEASE_SECONDS = env.float("OUTBOX_CLAIM_LEASE_SECONDS", default=60.0)
+# Extra modules that register outbox consumers, besides every app's consumers.py / tasks.py
+# (comma list; the tests use it to give a real worker their test-only consumers).
+OUTBOX_CONSUMER_MODULES = env.list("OUTBOX_CONSUMER_MODULES", default=[])

@@ -7,7 +7,7 @@ from django.conf import settings
 
 from coachhub.tenancy.tasks import RETRY_DEFAULTS
 
-from . import outbox
+from . import notifications, outbox  # noqa: F401  (notifications registers its consumer)
 
 
 @shared_task(name="coachhub.delivery_run", **RETRY_DEFAULTS)
