@@ -3,10 +3,13 @@ check, one service or selector call, render."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from coachhub.tenancy.access import admin_required
@@ -50,6 +53,8 @@ def _endpoint_page(request, endpoint, *, rotate_form=None, status=200):
         "recent": sel.deliveries_recent(endpoint),
         "signature_header": zendesk.SIGNATURE_HEADER,
         "timestamp_header": zendesk.TIMESTAMP_HEADER,
+        # A delivery still waiting after this long lost its worker run: offer to run it now.
+        "stuck_before": timezone.now() - timedelta(minutes=10),
     }
     return render(request, "feedback/zendesk_detail.html", context, status=status)
 

@@ -459,3 +459,17 @@ def test_other_organizations_endpoint_is_404(cast, client_for):
     )
     with tenant_context(cast.org_b):
         assert WebhookEndpoint.objects.get().is_active
+
+
+def test_a_delivery_stuck_waiting_can_be_run_by_an_admin(cast, endpoint, client_for):
+    post_signed(Client(), endpoint, payload("31"))  # its worker run never happened
+    with tenant_context(cast.org_a):
+        d = InboundDelivery.objects.get()
+    base = f"/o/acme/feedback/integrations/zendesk/{endpoint.public_id}"
+    resp = client_for(cast.alice).post(f"{base}/deliveries/{d.public_id}/replay/")
+    assert resp.status_code == 302
+    with tenant_context(cast.org_a):
+        d.refresh_from_db()
+        assert d.status == InboundStatus.PROCESSED and Interaction.objects.count() == 1
+    assert run_worker(cast.org_a) == ["done"]  # the late worker run finds it done
+    assert counts(cast.org_a) == (1, 1)

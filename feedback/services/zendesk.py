@@ -486,13 +486,15 @@ def _on_inbound_received(event) -> None:
 
 @transaction.atomic
 def delivery_replay(delivery: InboundDelivery) -> InboundDelivery:
-    """An admin retries a parked delivery (e.g. after adding the missing agent)."""
+    """An admin retries a parked (or stuck pending) delivery, e.g. after adding the agent."""
     locked = (
         InboundDelivery.objects.select_for_update(of=("self",))
         .select_related("organization")
         .get(organization_id=delivery.organization_id, pk=delivery.pk)
     )
-    if locked.status != InboundStatus.PARKED:
+    # PENDING too: a delivery whose outbox row ran out of attempts (a long database outage)
+    # would otherwise wait forever; the row lock makes a concurrent worker run harmless.
+    if locked.status not in (InboundStatus.PARKED, InboundStatus.PENDING):
         return locked
     return delivery_process(locked)
 
