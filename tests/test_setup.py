@@ -150,24 +150,40 @@ def test_embedded_postgres_and_redis_start_when_no_local_server_answers(embedded
     assert first_seconds < 60
 
 
-def test_roles_get_derived_passwords_when_the_superuser_url_has_one(embedded_env):
+def test_roles_get_derived_passwords_when_the_server_wants_passwords(embedded_env):
     env, run = embedded_env
     assert _devservices(env).returncode == 0
     socket_dir = environ.Env.db_url_config(_read_env(run / "env")["DATABASE_URL"])["HOST"]
-    super_url = devservices.pg_url(socket_dir, 5432, "postgres", "s3cret", "postgres")
-    runtime_url, owner_url = devservices.provision(super_url)
-    assert devservices.provision(super_url) == (
-        runtime_url,
-        owner_url,
-    )  # idempotent, same passwords
-    runtime = environ.Env.db_url_config(runtime_url)
-    assert runtime["USER"] == "coachhub_app"
-    assert runtime["PASSWORD"] == devservices.derived_password(super_url, "coachhub_app")
-    assert environ.Env.db_url_config(owner_url)["PASSWORD"] == devservices.derived_password(
-        super_url, "coachhub_owner"
+    super_url = devservices.pg_url(socket_dir, 5432, "postgres", None, "postgres")
+
+    # From now on the server trusts only its superuser; everyone else needs a password.
+    (run / "pgdata" / "pg_hba.conf").write_text(
+        "local all postgres trust\nlocal all all scram-sha-256\n"
     )
-    assert runtime["PASSWORD"] != devservices.derived_password(super_url + "x", "coachhub_app")
-    psycopg2.connect(**devservices.pg_params(runtime_url)).close()
+    conn = psycopg2.connect(**devservices.pg_params(super_url))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_reload_conf()")
+    finally:
+        conn.close()
+    time.sleep(0.3)
+    with pytest.raises(psycopg2.OperationalError, match="password"):
+        psycopg2.connect(**devservices.pg_params(_read_env(run / "env")["DATABASE_URL"]))
+
+    again = _devservices(env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    values = _read_env(run / "env")
+    runtime = environ.Env.db_url_config(values["DATABASE_URL"])
+    owner = environ.Env.db_url_config(values["DATABASE_OWNER_URL"])
+    assert runtime["PASSWORD"] == devservices.derived_password(super_url, "coachhub_app")
+    assert owner["PASSWORD"] == devservices.derived_password(super_url, "coachhub_owner")
+    assert runtime["PASSWORD"] != owner["PASSWORD"]
+    for url in (values["DATABASE_URL"], values["DATABASE_OWNER_URL"]):
+        psycopg2.connect(**devservices.pg_params(url)).close()
+    # Deterministic: the next run writes the same URLs; another superuser URL other passwords.
+    assert _devservices(env).returncode == 0
+    assert _read_env(run / "env") == values
+    assert devservices.derived_password(super_url + "x", "coachhub_app") != runtime["PASSWORD"]
 
 
 def test_a_non_superuser_database_url_is_used_as_given(tmp_path):
