@@ -27,7 +27,7 @@ run: setup migrate seed
 test: setup
 	$(PY) -m pytest $(PYTEST_PARALLEL) $(T)
 
-bench: setup migrate
+bench: setup
 	$(PY) bench/run.py $(B)
 
 lint: install
