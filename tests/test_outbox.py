@@ -7,9 +7,12 @@ These tests commit (``transaction=True``): the worker only sees committed rows.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.test import override_settings
+from django.utils import timezone
 
 from coachhub.core import outbox
 from coachhub.core.models import Delivery, DeliveryStatus, Event, Notification
@@ -168,3 +171,89 @@ def test_the_heartbeat_task_makes_readyz_see_the_worker(cast, celery_worker, cli
     wait_for(lambda: cache.get(HEARTBEAT_KEY), 10, message="heartbeat written by the worker")
     body = client.get("/readyz").json()
     assert body["checks"]["worker"] == "ok", body
+
+
+# --- the same semantics in-process (no worker; the test's transaction never commits, so no
+# doorbell is sent) ------------------------------------------------------------------------------
+
+
+def _pending(org, event, consumer):
+    with tenant_context(org):
+        return Delivery.objects.get(organization=org, event=event, consumer=consumer)
+
+
+def _make_due(delivery):
+    with tenant_context(delivery.organization_id):
+        Delivery.objects.filter(organization_id=delivery.organization_id, pk=delivery.pk).update(
+            next_attempt_at=timezone.now() - timedelta(seconds=1)
+        )
+
+
+@pytest.mark.django_db
+def test_a_delivery_that_keeps_failing_ends_failed_after_the_last_attempt(cast, settings):
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    with tenant_context(cast.org_a):
+        event = outbox.event_record(cast.org_a.pk, tc.FLAKY, {"recipient": cast.alice.pk})
+    d = _pending(cast.org_a, event, "test.flaky")
+    assert outbox.delivery_run(cast.org_a.pk, d.pk) == "retry"
+    assert outbox.delivery_run(cast.org_a.pk, d.pk) == "not-due"  # backoff
+    _make_due(d)
+    assert outbox.delivery_run(cast.org_a.pk, d.pk) == "failed"
+    d = _pending(cast.org_a, event, "test.flaky")
+    assert (d.status, d.attempts, d.last_error) == ("failed", 2, "RuntimeError: flaky attempt 2")
+    assert outbox.delivery_run(cast.org_a.pk, d.pk) == "already-failed"
+
+
+@pytest.mark.django_db
+def test_a_delivery_for_an_unknown_consumer_fails_permanently(cast):
+    with tenant_context(cast.org_a):
+        event = Event.objects.create(organization=cast.org_a, type="gone.event")
+        d = Delivery.objects.create(organization=cast.org_a, event=event, consumer="gone")
+    assert outbox.delivery_run(cast.org_a.pk, d.pk) == "failed"
+    d = _pending(cast.org_a, event, "gone")
+    assert d.last_error == "PermanentError: no consumer named 'gone' is registered"
+
+
+@pytest.mark.django_db
+def test_a_claimed_delivery_is_leased_against_duplicate_doorbells(cast):
+    with tenant_context(cast.org_a):
+        event = outbox.event_record(cast.org_a.pk, tc.TWO, {"recipient": cast.alice.pk})
+    d = _pending(cast.org_a, event, "test.first")
+    assert outbox._claim(cast.org_a.pk, d.pk) == ("claimed", 1)
+    assert outbox.delivery_run(cast.org_a.pk, d.pk) == "not-due"
+    _make_due(d)  # the lease ran out (the claimer crashed): the next doorbell takes over
+    assert outbox.delivery_run(cast.org_a.pk, d.pk) == "done"
+    assert _pending(cast.org_a, event, "test.first").attempts == 2
+    # In org B's context the delivery does not exist.
+    assert outbox.delivery_run(cast.org_b.pk, d.pk) == "locked-or-missing"
+
+
+@pytest.mark.django_db
+def test_event_record_refuses_to_run_outside_the_events_organization(cast):
+    with tenant_context(cast.org_b), pytest.raises(RuntimeError):
+        outbox.event_record(cast.org_a.pk, tc.TWO, {"recipient": cast.alice.pk})
+
+
+@pytest.mark.django_db
+def test_the_sweeper_rings_only_pending_deliveries_due_past_the_grace(cast, settings, monkeypatch):
+    settings.OUTBOX_SWEEP_GRACE_SECONDS = 10
+    rung = []
+    monkeypatch.setattr(
+        delivery_run_task, "apply_async", lambda kwargs, **kw: rung.append(kwargs["delivery_id"])
+    )
+    now = timezone.now()
+    with tenant_context(cast.org_a):
+        event = outbox.event_record(cast.org_a.pk, tc.TWO, {"recipient": cast.alice.pk})
+        first, second = (
+            Delivery.objects.get(event=event, consumer="test.first"),
+            Delivery.objects.get(event=event, consumer="test.second"),
+        )
+        Delivery.objects.filter(pk=first.pk).update(next_attempt_at=now - timedelta(seconds=60))
+        Delivery.objects.filter(pk=second.pk).update(next_attempt_at=now - timedelta(seconds=2))
+    with tenant_context(cast.org_b):
+        event_b = outbox.event_record(cast.org_b.pk, tc.PERMANENT, {"recipient": cast.bob.pk})
+        Delivery.objects.filter(event=event_b).update(
+            next_attempt_at=now - timedelta(seconds=60), status=DeliveryStatus.DONE
+        )
+    assert outbox.outbox_sweep() == 1
+    assert rung == [first.pk]  # second is within the grace (its doorbell may be on its way)
