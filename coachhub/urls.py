@@ -38,6 +38,8 @@ urlpatterns = [
     path("platform/", admin.site.urls),
     # Inbound helpdesk webhooks: outside /o/ and /api/, each view resolves its endpoint itself.
     path("hooks/", include("feedback.hook_urls")),
+    # Customer survey links: the token resolves the organization (GlobalLookup).
+    path("s/", include("feedback.survey_urls")),
 ]
 
 # Benchmark reference endpoints, only when COACHHUB_BENCH=1 (bench/run.py; see settings.py).

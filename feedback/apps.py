@@ -9,7 +9,11 @@ class FeedbackConfig(AppConfig):
         # (web processes record the event, workers run it: both must know the consumer).
         from coachhub.core.navigation import ADMIN, NavItem, nav_register
 
-        from .services import zendesk  # noqa: F401
+        from .services import ingest, survey, zendesk  # noqa: F401
+
+        # New requests ring the survey sender on commit (the sweep covers lost doorbells).
+        if survey.after_ingest not in ingest.AFTER_INGEST_HOOKS:
+            ingest.AFTER_INGEST_HOOKS.append(survey.after_ingest)
 
         for item in (
             NavItem(
@@ -28,6 +32,15 @@ class FeedbackConfig(AppConfig):
                 icon="file-upload",
                 roles=ADMIN,
                 order=51,
+                section="manage",
+            ),
+            NavItem(
+                "feedback_settings",
+                "Survey settings",
+                "feedback:settings",
+                icon="adjustments",
+                roles=ADMIN,
+                order=49,
                 section="manage",
             ),
             NavItem(

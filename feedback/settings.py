@@ -20,6 +20,24 @@ FEEDBACK_DEFAULTS: dict = {
     "finish_window_minutes": 60,
     # Where surveys of test-mode interactions go (empty: nowhere).
     "test_address": "",
+    # The survey's optional questions (feedback/services/survey.py QUESTIONS) that are asked.
+    "survey_questions": ["comment", "resolved", "qualities", "reward"],
+    # Service-quality chips: positive ones for 4-5 stars, improvement ones for 1-3 stars.
+    # The defaults are translated on the page; an organization's own labels are shown as typed.
+    "qualities_positive": ["Friendly", "Knowledgeable", "Quick", "Clear", "Went the extra mile"],
+    "qualities_improvement": [
+        "Friendliness",
+        "Knowledge",
+        "Speed",
+        "Clarity",
+        "Follow-up",
+    ],
+    # Ratings at or above this many stars are asked for a reward recommendation.
+    "reward_threshold": 5,
+    # The request e-mail's subject and intro; empty uses the translated default. Placeholders:
+    # {agent}, {organization}, {customer}.
+    "email_subject": "",
+    "email_intro": "",
 }
 
 

@@ -36,3 +36,33 @@ def csv_import_run_task(*, organization_id: int, csv_import_id: int) -> str:
     if imp is None:
         return "missing"
     return csv_import.csv_import_run(imp).status
+
+
+# --- surveys (feedback/services/survey.py) ------------------------------------------------
+# Not TenantTasks: each request is sent in its own short tenant transaction (one e-mail, one
+# commit), so a crash mid-batch re-sends at most the e-mail in flight, not the whole batch.
+
+
+@shared_task(name="feedback.requests_send", **RETRY_DEFAULTS)
+def requests_send_task(*, organization_id: int, request_ids: list[int]) -> dict:
+    from .services import survey
+
+    return survey.requests_send(organization_id, request_ids)
+
+
+@shared_task(name="feedback.surveys_tick", **RETRY_DEFAULTS)
+def surveys_tick_task(*, organization_id: int) -> dict:
+    from .services import survey
+
+    return survey.surveys_tick(organization_id)
+
+
+@shared_task(name="feedback.surveys_sweep", acks_late=False)
+def surveys_sweep_task() -> int:
+    """Beat: one tick per active organization (send due, finish, expire)."""
+    from coachhub.tenancy.models import Organization
+
+    org_ids = list(Organization.objects.filter(is_active=True).values_list("id", flat=True))
+    for org_id in org_ids:
+        surveys_tick_task.apply_async(kwargs={"organization_id": org_id})
+    return len(org_ids)

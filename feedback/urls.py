@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import settings_views, views
 
 app_name = "feedback"
 urlpatterns: list = [
@@ -41,4 +41,5 @@ urlpatterns: list = [
     path("import/<uuid:import_id>/confirm/", views.import_confirm, name="import_confirm"),
     path("import/<uuid:import_id>/ring/", views.import_ring, name="import_ring"),
     path("activity/", views.activity_page, name="activity"),
+    path("settings/", settings_views.survey_settings_page, name="settings"),
 ]

@@ -1,0 +1,837 @@
+"""The customer's side of a feedback request: sending the e-mail, answering the survey,
+finishing, expiring, unsubscribing.
+
+Lifecycle of an initial request (``status`` / ``survey_state``, names as in API.md)::
+
+    scheduled/pending --send--> sent/sent --confirmed answer--> sent/answered
+        --submit, or finish window after the last answer--> sent/finished (locked)
+    scheduled/pending --SMTP refuses the address--> bounced/none (address suppressed)
+    scheduled/pending --address unsubscribed meanwhile--> unsubscribed/none
+    sent/sent --expiry window without an answer--> sent/expired
+    test/pending --send to the org's test address--> test/sent ... (same as live)
+
+The row is the truth: ``survey_state = pending`` with ``send_after <= now`` is the sender's
+queue. Ingestion rings a doorbell on commit (a task with the new request ids); a beat sweep
+(``surveys_tick`` per organization) sends whatever is still due, finishes answered surveys whose
+window has passed and expires unanswered ones, so a lost doorbell or a Redis restart delays a
+survey but never loses it. Every transition claims its row with ``SELECT … FOR UPDATE`` and
+re-checks the state, so duplicate doorbells, the sweeper and the customer's clicks serialize.
+
+Answers move the rollups through ``rollups.response_rollup_change(old, new)`` in the same
+transaction as the change (exactly once per response, whatever the edits), and record
+``response.answered`` / ``response.finished`` events through the outbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import secrets
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from coachhub.core.outbox import event_record
+from coachhub.tenancy.context import current_organization_id, tenant_context
+from coachhub.tenancy.models import (
+    AgentProfile,
+    GlobalLookup,
+    LookupKind,
+    Membership,
+    Organization,
+    sha256_hex,
+)
+
+from ..models import (
+    FeedbackRequest,
+    Interaction,
+    Mode,
+    RequestStatus,
+    Response,
+    SurveyState,
+    Unsubscribe,
+)
+from ..settings import org_setting
+from . import rollups
+
+log = logging.getLogger(__name__)
+
+EVENT_ANSWERED = "response.answered"
+EVENT_FINISHED = "response.finished"
+
+# 32 random bytes: 256 bits, URL-safe base64 (43 characters). Only its SHA-256 is stored.
+TOKEN_BYTES = 32
+MAX_COMMENT = 5000
+REWARD_TIERS = ("small", "medium", "large")
+QUESTIONS = ("comment", "resolved", "nps", "qualities", "reward")
+UNSUBSCRIBE_SOURCE_LINK = "link"
+UNSUBSCRIBE_SOURCE_BOUNCE = "bounce"
+# Transient send failures are retried with backoff (capped) until the request expires.
+RETRY_BASE = timedelta(seconds=30)
+RETRY_CAP = timedelta(hours=1)
+SEND_BATCH = 500
+_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+# Marked for translation: the default chips (an organization's own labels stay as typed).
+DEFAULT_QUALITY_LABELS = [
+    gettext_noop("Friendly"),
+    gettext_noop("Knowledgeable"),
+    gettext_noop("Quick"),
+    gettext_noop("Clear"),
+    gettext_noop("Went the extra mile"),
+    gettext_noop("Friendliness"),
+    gettext_noop("Knowledge"),
+    gettext_noop("Speed"),
+    gettext_noop("Clarity"),
+    gettext_noop("Follow-up"),
+]
+
+
+class SurveyClosed(Exception):
+    """The survey is finished or expired: nothing may change any more."""
+
+
+class SurveyInvalid(Exception):
+    """An answer that does not fit the survey; ``errors`` maps field → message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+# --- settings and language ----------------------------------------------------------------
+
+
+def survey_settings(organization) -> dict:
+    """Every survey-related setting of the organization, defaults filled in."""
+    keys = (
+        "send_delay_minutes",
+        "suppression_days",
+        "finish_window_minutes",
+        "survey_expiry_days",
+        "survey_questions",
+        "qualities_positive",
+        "qualities_improvement",
+        "reward_threshold",
+        "email_subject",
+        "email_intro",
+        "test_address",
+    )
+    return {k: org_setting(organization, k) for k in keys}
+
+
+def language_for(interaction: Interaction, organization) -> str:
+    """The customer's language if we ship it, else the organization's, else the default."""
+    for code in (interaction.customer_language, organization.language, settings.LANGUAGE_CODE):
+        if not code:
+            continue
+        try:
+            return translation.get_supported_language_variant(code.replace("_", "-").lower())
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
+def quality_choices(organization, stars: int | None) -> list[str]:
+    """The chips for a rating: the positive set for 4-5 stars, improvement set for 1-3."""
+    if stars is None:
+        return []
+    key = "qualities_positive" if stars >= 4 else "qualities_improvement"
+    return [str(q) for q in (org_setting(organization, key) or [])]
+
+
+def reward_asked(organization, stars: int | None) -> bool:
+    return (
+        stars is not None
+        and "reward" in (org_setting(organization, "survey_questions") or [])
+        and stars >= int(org_setting(organization, "reward_threshold"))
+    )
+
+
+def _fill(template: str, **values) -> str:
+    """``{agent}``-style placeholders by plain replacement (never ``str.format`` on admin
+    text: braces in it must not raise or reach attributes)."""
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", value)
+    return template
+
+
+# --- tokens -------------------------------------------------------------------------------
+
+
+def token_new() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def survey_url(token: str, stars: int | None = None) -> str:
+    url = settings.SITE_URL + reverse("survey:page", kwargs={"token": token})
+    return f"{url}?stars={stars}" if stars else url
+
+
+def unsubscribe_url(token: str) -> str:
+    return settings.SITE_URL + reverse("survey:unsubscribe", kwargs={"token": token})
+
+
+def token_resolve(token: str) -> tuple[int, int] | None:
+    """(organization id, request id) for a token, before any organization context."""
+    if not token or len(token) > 100:
+        return None
+    return GlobalLookup.resolve(LookupKind.SURVEY_TOKEN, token)
+
+
+def request_for_token(organization_id: int, request_id: int, token: str) -> FeedbackRequest | None:
+    """The request a resolved token names, inside its organization's context; the hash on the
+    row must match too (a lookup row left behind by a resend names an older token)."""
+    return (
+        FeedbackRequest.objects.select_related(
+            "organization", "interaction", "interaction__agent__user"
+        )
+        .filter(organization_id=organization_id, pk=request_id, token_hash=sha256_hex(token))
+        .first()
+    )
+
+
+def is_member_of(user, organization_id: int) -> bool:
+    """A signed-in member of the organization may not answer its surveys."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return Membership.objects.filter(
+        organization_id=organization_id, user_id=user.pk, is_active=True
+    ).exists()
+
+
+# --- sending ------------------------------------------------------------------------------
+
+
+@dataclass
+class AgentCard:
+    name: str
+    bio: str
+    photo_url: str
+    initials: str
+
+
+def agent_card(agent: Membership) -> AgentCard:
+    profile = (
+        AgentProfile.objects.filter(organization_id=agent.organization_id, membership=agent)
+        .only("display_name", "bio", "photo")
+        .first()
+    )
+    name = (profile.display_name if profile else "") or agent.user.get_full_name()
+    name = name or agent.user.email.split("@")[0]
+    photo_url = ""
+    if profile and profile.photo:
+        url = profile.photo.url
+        photo_url = url if url.startswith(("http://", "https://")) else settings.SITE_URL + url
+    initials = "".join(part[0] for part in name.split()[:2]).upper() or "?"
+    return AgentCard(
+        name=name, bio=profile.bio if profile else "", photo_url=photo_url, initials=initials
+    )
+
+
+def brand_color(organization) -> str:
+    """The organization's colour if it is a plain ``#rrggbb`` (it goes into style attributes)."""
+    color = organization.brand_color or ""
+    return color if _HEX.match(color) else "#206bc4"
+
+
+def text_on(color: str) -> str:
+    """Black or white, whichever reads better on ``color`` (WCAG relative luminance)."""
+    try:
+        r, g, b = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    except (ValueError, TypeError, IndexError):
+        return "#ffffff"
+
+    def lin(c):
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    lum = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+    return "#000000" if (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) else "#ffffff"
+
+
+def request_email(request: FeedbackRequest, token: str, recipient: str) -> EmailMultiAlternatives:
+    """The request e-mail (HTML + text) in the customer's language."""
+    interaction = request.interaction
+    organization = request.organization
+    card = agent_card(interaction.agent)
+    values = {
+        "agent": card.name,
+        "organization": organization.name,
+        "customer": interaction.customer_name,
+    }
+    with translation.override(language_for(interaction, organization)):
+        subject = _fill(org_setting(organization, "email_subject") or "", **values) or _(
+            "How did %(agent)s do?"
+        ) % {"agent": card.name}
+        intro = _fill(org_setting(organization, "email_intro") or "", **values) or _(
+            "%(agent)s from %(organization)s helped you recently. How did they do? "
+            "One click on a star tells us."
+        ) % {"agent": card.name, "organization": organization.name}
+        context = {
+            "organization": organization,
+            "brand": brand_color(organization),
+            "brand_text": text_on(brand_color(organization)),
+            "agent": card,
+            "customer_name": interaction.customer_name,
+            "intro": intro,
+            "subject": subject,
+            "stars": [(n, survey_url(token, n)) for n in range(1, 6)],
+            "survey_link": survey_url(token),
+            "unsubscribe_link": unsubscribe_url(token),
+            "is_test": interaction.mode == Mode.TEST,
+            "LANGUAGE_CODE": translation.get_language(),
+        }
+        text = render_to_string("emails/feedback_request.txt", context)
+        html = render_to_string("emails/feedback_request.html", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split())[:200],
+        body=text,
+        to=[recipient],
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe_url(token)}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def _hard_bounce(exc: Exception) -> bool:
+    """The SMTP server refused the recipient with a permanent (5xx) code."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return any(int(code) >= 500 for code, _msg in exc.recipients.values())
+    return False
+
+
+def _retry_at(attempts: int, now: datetime) -> datetime:
+    return now + min(RETRY_CAP, RETRY_BASE * (2 ** max(0, attempts - 1)))
+
+
+class _Connection:
+    """One SMTP connection shared by a batch, reopened after a failure."""
+
+    def __init__(self):
+        self._conn = None
+
+    def get(self):
+        if self._conn is None:
+            self._conn = get_connection()
+            self._conn.open()
+        return self._conn
+
+    def reset(self):
+        if self._conn is not None:
+            # A broken connection may refuse to close politely.
+            with contextlib.suppress(Exception):
+                self._conn.close()
+        self._conn = None
+
+    close = reset
+
+
+def request_send(organization_id: int, request_id: int, *, connection=None, now=None) -> str:
+    """Send one due request (its own transaction). Returns what happened: ``sent``,
+    ``bounced``, ``unsubscribed``, ``retry``, ``expired``, ``no-test-address``, ``not-due``
+    or ``skipped`` (locked by another sender, or no longer pending)."""
+    own = connection is None
+    connection = connection or _Connection()
+    try:
+        with tenant_context(organization_id):
+            return _request_send(organization_id, request_id, connection, now or timezone.now())
+    finally:
+        if own:
+            connection.close()
+
+
+def _request_send(organization_id: int, request_id: int, connection, now) -> str:
+    request = (
+        FeedbackRequest.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("organization", "interaction", "interaction__agent__user")
+        .filter(organization_id=organization_id, pk=request_id, survey_state=SurveyState.PENDING)
+        .first()
+    )
+    if request is None:
+        return "skipped"
+    if request.send_after > now:
+        return "not-due"
+    interaction = request.interaction
+    organization = request.organization
+    update = ["status", "survey_state", "attempts", "last_error", "updated_at"]
+    request.updated_at = now
+    if request.expires_at <= now:
+        request.survey_state = SurveyState.EXPIRED
+        request.save(update_fields=update)
+        return "expired"
+
+    if request.status == RequestStatus.TEST:
+        recipient = (org_setting(organization, "test_address") or "").strip()
+        if not recipient:
+            request.survey_state = SurveyState.NONE
+            request.last_error = "No test address is set (feedback settings)."
+            request.save(update_fields=update)
+            return "no-test-address"
+    else:
+        recipient = interaction.customer_email
+        blocked = (
+            Unsubscribe.objects.filter(organization_id=organization_id, email=recipient)
+            .values_list("source", flat=True)
+            .first()
+        )
+        if blocked is not None:
+            request.status = (
+                RequestStatus.BOUNCED
+                if blocked == UNSUBSCRIBE_SOURCE_BOUNCE
+                else RequestStatus.UNSUBSCRIBED
+            )
+            request.survey_state = SurveyState.NONE
+            request.save(update_fields=update)
+            return str(request.status)
+
+    request.attempts += 1
+    token = token_new()
+    try:
+        # The token is written before the e-mail goes out, in a savepoint that a refused send
+        # rolls back: a sent link always names a stored token once this transaction commits.
+        with transaction.atomic():
+            request.token_hash = sha256_hex(token)
+            GlobalLookup.register(LookupKind.SURVEY_TOKEN, token, request)
+            message = request_email(request, token, recipient)
+            message.connection = connection.get()
+            message.send()
+    except Exception as exc:
+        request.token_hash = ""
+        request.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        if _hard_bounce(exc):
+            connection_ok = True
+            request.survey_state = SurveyState.NONE
+            if request.status != RequestStatus.TEST:
+                request.status = RequestStatus.BOUNCED
+                Unsubscribe.objects.get_or_create(
+                    organization_id=organization_id,
+                    email=recipient,
+                    defaults={"source": UNSUBSCRIBE_SOURCE_BOUNCE},
+                )
+            outcome = "bounced"
+        else:
+            connection_ok = False
+            request.send_after = _retry_at(request.attempts, now)
+            update.append("send_after")
+            outcome = "retry"
+            log.warning("survey e-mail for request %s failed, will retry: %s", request.pk, exc)
+        if not connection_ok:
+            connection.reset()
+        request.save(update_fields=[*update, "token_hash"])
+        return outcome
+
+    if request.status != RequestStatus.TEST:
+        request.status = RequestStatus.SENT
+    request.survey_state = SurveyState.SENT
+    request.sent_at = now
+    request.last_error = ""
+    expiry = timedelta(days=int(org_setting(organization, "survey_expiry_days")))
+    request.expires_at = max(request.expires_at, now + expiry)
+    request.save(update_fields=[*update, "token_hash", "sent_at", "expires_at"])
+    rollups.request_sent_rollup(request, interaction=interaction)
+    return "sent"
+
+
+def requests_due(organization_id: int, now=None, limit: int = SEND_BATCH) -> list[int]:
+    now = now or timezone.now()
+    with tenant_context(organization_id):
+        return list(
+            FeedbackRequest.objects.filter(
+                organization_id=organization_id,
+                survey_state=SurveyState.PENDING,
+                send_after__lte=now,
+            )
+            .order_by("send_after")
+            .values_list("id", flat=True)[:limit]
+        )
+
+
+def requests_send(organization_id: int, request_ids, *, now=None) -> dict[str, int]:
+    """Send the given requests that are due, over one SMTP connection. Counts per outcome."""
+    counts: dict[str, int] = {}
+    connection = _Connection()
+    try:
+        for request_id in request_ids:
+            outcome = request_send(organization_id, request_id, connection=connection, now=now)
+            counts[outcome] = counts.get(outcome, 0) + 1
+    finally:
+        connection.close()
+    return counts
+
+
+# --- answering ----------------------------------------------------------------------------
+
+
+def _closed(request: FeedbackRequest, now) -> bool:
+    if request.survey_state in (SurveyState.FINISHED, SurveyState.EXPIRED):
+        return True
+    return request.survey_state == SurveyState.SENT and request.expires_at <= now
+
+
+def survey_is_closed(request: FeedbackRequest, now=None) -> bool:
+    return _closed(request, now or timezone.now())
+
+
+def response_of(request: FeedbackRequest) -> Response | None:
+    return Response.objects.filter(organization_id=request.organization_id, request=request).first()
+
+
+def _event_data(response: Response, request: FeedbackRequest, interaction: Interaction) -> dict:
+    return {
+        "response": str(response.public_id),
+        "request": str(request.public_id),
+        "interaction": str(interaction.public_id),
+        "external_id": interaction.external_id,
+        "agent": str(interaction.agent.public_id),
+        "agent_id": interaction.agent_id,
+        "team_id": interaction.team_id,
+        "mode": interaction.mode,
+        "kind": request.kind,
+        "stars": response.stars,
+        "resolved": response.resolved,
+        "nps": response.nps,
+        "qualities": list(response.qualities),
+        "reward_tier": response.reward_tier,
+        "comment": response.comment,
+        "finished": response.finished,
+        "updated_at": response.updated_at.isoformat(),
+    }
+
+
+ANSWER_FIELDS = ("stars", "comment", "resolved", "nps", "qualities", "reward_tier")
+
+
+def _clean_answers(organization, stars: int, answers: dict) -> dict:
+    """Validate ``answers`` against the organization's survey (raises ``SurveyInvalid``)."""
+    errors: dict[str, str] = {}
+    enabled = set(org_setting(organization, "survey_questions") or [])
+    out: dict = {}
+    comment = answers.get("comment", "")
+    if comment and "comment" in enabled:
+        comment = str(comment).replace("\r\n", "\n").strip()
+        if len(comment) > MAX_COMMENT:
+            errors["comment"] = _("At most %(n)s characters.") % {"n": MAX_COMMENT}
+        out["comment"] = comment
+    else:
+        out["comment"] = ""
+    resolved = answers.get("resolved")
+    out["resolved"] = resolved if "resolved" in enabled and isinstance(resolved, bool) else None
+    nps = answers.get("nps")
+    if nps is not None and "nps" in enabled:
+        if not isinstance(nps, int) or isinstance(nps, bool) or not 0 <= nps <= 10:
+            errors["nps"] = _("Choose a number from 0 to 10.")
+        out["nps"] = nps
+    else:
+        out["nps"] = None
+    qualities = answers.get("qualities") or []
+    if "qualities" in enabled:
+        allowed = quality_choices(organization, stars)
+        bad = [q for q in qualities if q not in allowed]
+        if bad:
+            errors["qualities"] = _("Choose from the listed qualities.")
+        out["qualities"] = [q for q in allowed if q in qualities]
+    else:
+        out["qualities"] = []
+    tier = answers.get("reward_tier") or ""
+    if tier and reward_asked(organization, stars):
+        if tier not in REWARD_TIERS:
+            errors["reward_tier"] = _("Choose small, medium or large.")
+        out["reward_tier"] = tier
+    else:
+        out["reward_tier"] = ""
+    if errors:
+        raise SurveyInvalid(errors)
+    return out
+
+
+def survey_answer_record(
+    request: FeedbackRequest,
+    *,
+    stars: int | None,
+    answers: dict | None = None,
+    finish: bool = False,
+    now=None,
+) -> Response:
+    """Record the customer's confirmed answer (a person's page made this request).
+
+    ``stars`` alone (``answers=None``) confirms or changes the rating and keeps the other
+    answers that still fit it; with ``answers`` the optional questions are replaced by them.
+    ``finish`` locks the survey. Moves the rollup from the old answer to the new one and
+    records ``response.answered`` when anything changed (``response.finished`` on finish).
+    Call inside the request's organization context.
+    """
+    if current_organization_id() != request.organization_id:
+        raise RuntimeError("survey_answer_record must run inside the survey's organization")
+    now = now or timezone.now()
+    organization = request.organization
+    with transaction.atomic():
+        request = (
+            FeedbackRequest.objects.select_for_update(of=("self",))
+            .select_related("organization", "interaction", "interaction__agent")
+            .get(organization_id=organization.pk, pk=request.pk)
+        )
+        interaction = request.interaction
+        if _closed(request, now) or request.survey_state not in (
+            SurveyState.SENT,
+            SurveyState.ANSWERED,
+        ):
+            raise SurveyClosed()
+        response = (
+            Response.objects.select_for_update()
+            .filter(organization_id=organization.pk, request=request)
+            .first()
+        )
+        if stars is None:
+            stars = response.stars if response else None
+        if not isinstance(stars, int) or isinstance(stars, bool) or not 1 <= stars <= 5:
+            raise SurveyInvalid({"stars": _("Choose from one to five stars.")})
+        if answers is None:
+            # Star only: keep the answers that still fit the (possibly new) rating.
+            kept = {f: getattr(response, f) for f in ANSWER_FIELDS[1:]} if response else {}
+            if kept:
+                allowed = quality_choices(organization, stars)
+                kept["qualities"] = [q for q in kept["qualities"] if q in allowed]
+                if not reward_asked(organization, stars):
+                    kept["reward_tier"] = ""
+            values = {"stars": stars, **kept}
+        else:
+            values = {"stars": stars, **_clean_answers(organization, stars, answers)}
+
+        old_state = None
+        if response is None:
+            response = Response(
+                organization_id=organization.pk,
+                request=request,
+                interaction=interaction,
+                agent_id=interaction.agent_id,
+                team_id=interaction.team_id,
+                confirmed=True,
+                submitted_at=now,
+                updated_at=now,
+            )
+            changed = True
+        else:
+            old_state = rollups.answer_state_of(
+                response, interaction=interaction, request_kind=request.kind
+            )
+            changed = any(getattr(response, f) != v for f, v in values.items())
+        for field, value in values.items():
+            setattr(response, field, value)
+        response.confirmed = True
+        if changed:
+            response.updated_at = now
+        if finish:
+            response.finished = True
+            response.finished_at = now
+            response.updated_at = now
+        if changed or finish or response.pk is None:
+            response.save()
+        if changed:
+            new_state = rollups.answer_state_of(
+                response, interaction=interaction, request_kind=request.kind
+            )
+            rollups.response_rollup_change(organization.pk, old_state, new_state)
+            event_record(
+                organization.pk, EVENT_ANSWERED, _event_data(response, request, interaction)
+            )
+        state = SurveyState.FINISHED if finish else SurveyState.ANSWERED
+        if request.survey_state != state:
+            FeedbackRequest.objects.filter(organization_id=organization.pk, pk=request.pk).update(
+                survey_state=state, updated_at=now
+            )
+            request.survey_state = state
+        if finish:
+            event_record(
+                organization.pk, EVENT_FINISHED, _event_data(response, request, interaction)
+            )
+    return response
+
+
+def survey_finish(request: FeedbackRequest, *, now=None) -> Response:
+    """The customer pressed "submit": lock the survey as it stands."""
+    return survey_answer_record(request, stars=None, answers=None, finish=True, now=now)
+
+
+def surveys_finish_due(organization_id: int, *, now=None, limit: int = 1000) -> int:
+    """Finish answered surveys whose last answer is older than the finish window."""
+    now = now or timezone.now()
+    finished = 0
+    with tenant_context(organization_id):
+        organization = Organization.objects.get(pk=organization_id)
+        window = timedelta(minutes=int(org_setting(organization, "finish_window_minutes")))
+        due = list(
+            Response.objects.filter(
+                organization_id=organization_id,
+                finished=False,
+                confirmed=True,
+                updated_at__lte=now - window,
+            )
+            .order_by("updated_at")
+            .values_list("request_id", flat=True)[:limit]
+        )
+    for request_id in due:
+        with tenant_context(organization_id):
+            request = (
+                FeedbackRequest.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("organization", "interaction", "interaction__agent")
+                .filter(organization_id=organization_id, pk=request_id)
+                .first()
+            )
+            if request is None or request.survey_state != SurveyState.ANSWERED:
+                continue
+            response = response_of(request)
+            # Re-checked under the lock: an answer may have arrived since the query above.
+            if response is None or response.finished or response.updated_at > now - window:
+                continue
+            _finish_locked(request, response, now)
+            finished += 1
+    return finished
+
+
+def _finish_locked(request: FeedbackRequest, response: Response, now) -> None:
+    response.finished = True
+    response.finished_at = now
+    response.updated_at = now
+    response.save(update_fields=["finished", "finished_at", "updated_at"])
+    FeedbackRequest.objects.filter(organization_id=request.organization_id, pk=request.pk).update(
+        survey_state=SurveyState.FINISHED, updated_at=now
+    )
+    event_record(
+        request.organization_id,
+        EVENT_FINISHED,
+        _event_data(response, request, request.interaction),
+    )
+
+
+def surveys_expire_due(organization_id: int, *, now=None) -> int:
+    """Unanswered surveys (and never-sent ones) past their expiry are closed for good."""
+    now = now or timezone.now()
+    with tenant_context(organization_id):
+        return FeedbackRequest.objects.filter(
+            organization_id=organization_id,
+            survey_state__in=[SurveyState.SENT, SurveyState.PENDING],
+            expires_at__lte=now,
+        ).update(survey_state=SurveyState.EXPIRED, updated_at=now)
+
+
+def surveys_tick(organization_id: int, *, now=None) -> dict[str, int]:
+    """One organization's periodic work: send what is due, finish, expire."""
+    counts = requests_send(organization_id, requests_due(organization_id, now), now=now)
+    counts["finished"] = surveys_finish_due(organization_id, now=now)
+    counts["expired"] = surveys_expire_due(organization_id, now=now)
+    return counts
+
+
+# --- unsubscribe --------------------------------------------------------------------------
+
+
+def survey_unsubscribe(request: FeedbackRequest, *, now=None) -> bool:
+    """The customer asks for no more feedback requests from this organization: recorded, and
+    requests to the address that are still waiting to be sent are cancelled. Test-mode
+    requests went to the organization's own test address: nothing to record."""
+    if current_organization_id() != request.organization_id:
+        raise RuntimeError("survey_unsubscribe must run inside the survey's organization")
+    interaction = request.interaction
+    if interaction.mode == Mode.TEST:
+        return False
+    now = now or timezone.now()
+    with transaction.atomic():
+        _row, created = Unsubscribe.objects.get_or_create(
+            organization_id=request.organization_id,
+            email=interaction.customer_email,
+            defaults={"source": UNSUBSCRIBE_SOURCE_LINK, "created_at": now},
+        )
+        FeedbackRequest.objects.filter(
+            organization_id=request.organization_id,
+            interaction__customer_email=interaction.customer_email,
+            interaction__mode=Mode.LIVE,
+            status=RequestStatus.SCHEDULED,
+            survey_state=SurveyState.PENDING,
+        ).update(status=RequestStatus.UNSUBSCRIBED, survey_state=SurveyState.NONE, updated_at=now)
+    return created
+
+
+# --- ingestion doorbell -------------------------------------------------------------------
+
+
+def after_ingest(organization, rows) -> None:
+    """AFTER_INGEST_HOOKS: ring the sender on commit for new requests that will be sent.
+
+    A delay longer than the broker's comfort zone is left to the sweeper (``surveys_tick``)."""
+    ids = [
+        r.request_id
+        for r in rows
+        if r.status in (RequestStatus.SCHEDULED, RequestStatus.TEST) and r.request_id
+    ]
+    if not ids:
+        return
+    countdown = max(0.0, (rows[0].send_after - timezone.now()).total_seconds())
+    if countdown > 600:
+        return
+    org_id = organization.pk
+
+    def ring():
+        from ..tasks import requests_send_task
+
+        try:
+            requests_send_task.apply_async(
+                kwargs={"organization_id": org_id, "request_ids": ids},
+                countdown=countdown or None,
+            )
+        except Exception:  # broker down: the rows are committed, the sweep sends them
+            log.warning("could not enqueue survey sends; the sweep will", exc_info=True)
+
+    transaction.on_commit(ring)
+
+
+# --- settings -----------------------------------------------------------------------------
+
+SETTING_KEYS = (
+    "send_delay_minutes",
+    "suppression_days",
+    "finish_window_minutes",
+    "survey_expiry_days",
+    "survey_questions",
+    "qualities_positive",
+    "qualities_improvement",
+    "reward_threshold",
+    "email_subject",
+    "email_intro",
+    "test_address",
+)
+
+
+def survey_settings_update(organization, values: dict) -> Organization:
+    """Store the survey settings (validated by ``SurveySettingsForm``) and the brand colour.
+
+    The organization row is locked and its ``settings`` re-read, so another page saving other
+    keys at the same moment is not overwritten."""
+    with transaction.atomic():
+        org = Organization.objects.select_for_update().get(pk=organization.pk)
+        stored = dict(org.settings or {})
+        for key in SETTING_KEYS:
+            if key in values:
+                stored[key] = values[key]
+        org.settings = stored
+        fields = ["settings"]
+        if values.get("brand_color"):
+            org.brand_color = values["brand_color"]
+            fields.append("brand_color")
+        org.save(update_fields=fields)
+    organization.settings = org.settings
+    organization.brand_color = org.brand_color
+    return organization
