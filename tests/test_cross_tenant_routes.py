@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import pytest
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
 
@@ -172,7 +173,11 @@ def org_b_objects(cast) -> set[str]:
         if factory in seen:
             continue
         seen.add(factory)
-        value = str(factory(cast))
+        try:
+            with transaction.atomic():
+                value = str(factory(cast))
+        except Exception:  # noqa: BLE001, S112 - a broken factory fails its own route test
+            continue
         try:
             uuid.UUID(value)
         except ValueError:
