@@ -30,6 +30,17 @@ def demo(transactional_db, settings, tmp_path):
     return settings.DEMO_PASSWORD
 
 
+def notify_jordan(slug, title, body=""):
+    from coachhub.core.notifications import notify
+    from coachhub.tenancy.context import tenant_context
+    from coachhub.tenancy.models import Membership, Organization
+
+    org = Organization.objects.get(slug=slug)
+    with tenant_context(org):
+        member = Membership.objects.get(organization=org, user__email="jordan@coachhub.example")
+        notify(member, "demo", title, body)
+
+
 def visit(page, url_or_none, label):
     if url_or_none:
         page.goto(url_or_none)
@@ -106,5 +117,14 @@ def test_two_organization_user_switches_and_sees_only_that_organizations_teams(
     visit(page, None, "tailspin team")
     assert "Pablo" in page.content()
 
+    # The bell: a notification arrives, the header shows it, the list marks it read.
+    notify_jordan("tailspin", "Pablo R. got a 5-star rating", "“Found my bag in an hour!”")
+    page.goto(f"{base}/o/tailspin/")
+    bell = page.get_by_role("button", name="Notifications: 1 unread")
+    bell.click()
+    visit(page, None, "bell open")
     page.goto(f"{base}/o/tailspin/notifications/")
     visit(page, None, "notifications")
+    page.get_by_role("button", name="Mark all read").first.click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("button", name="Notifications: 0 unread").count() == 1
