@@ -538,15 +538,81 @@ def _statuses(
 
 
 _INTERACTION_COLUMNS = (
-    "public_id, organization_id, external_id, source, mode, channel, customer_name, customer_email,"
-    " customer_phone, customer_language, agent_id, team_id, occurred_at, local_day, tags,"
-    " properties,"
-    " ticket_url, do_not_send, created_at"
+    "public_id",
+    "organization_id",
+    "external_id",
+    "source",
+    "mode",
+    "channel",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "customer_language",
+    "agent_id",
+    "team_id",
+    "occurred_at",
+    "local_day",
+    "tags",
+    "properties",
+    "ticket_url",
+    "do_not_send",
+    "created_at",
 )
 _REQUEST_COLUMNS = (
-    "public_id, organization_id, interaction_id, kind, status, survey_state, send_after, sent_at,"
-    " expires_at, attempts, last_error, created_at, updated_at"
+    "public_id",
+    "organization_id",
+    "interaction_id",
+    "kind",
+    "status",
+    "survey_state",
+    "send_after",
+    "sent_at",
+    "expires_at",
+    "created_at",
+    "updated_at",
 )
+
+
+class _InsertPlan:
+    """The INSERT for a model from the columns ingest fills plus every other column's default.
+
+    Later work adds columns to these models (e.g. the survey's token hash); a raw INSERT that
+    named only ours would break on a NOT NULL column, so the rest get their model defaults.
+    """
+
+    def __init__(self, model, columns: tuple[str, ...]):
+        self.table = model._meta.db_table
+        self.extra = [
+            f for f in model._meta.concrete_fields if not f.primary_key and f.column not in columns
+        ]
+        self.columns = ", ".join((*columns, *(f.column for f in self.extra)))
+        self.width = len(columns) + len(self.extra)
+
+    def defaults(self) -> tuple:
+        values = []
+        for f in self.extra:
+            value = f.get_default()
+            values.append(
+                Json(value)
+                if isinstance(value, dict | list) and f.get_internal_type() == "JSONField"
+                else value
+            )
+        return tuple(values)
+
+    def sql(self, n_rows: int, suffix: str) -> str:
+        row = "(" + ",".join(["%s"] * self.width) + ")"
+        return (
+            f"INSERT INTO {self.table} ({self.columns}) VALUES {','.join([row] * n_rows)} {suffix}"  # noqa: S608
+        )
+
+
+_plans: dict = {}
+
+
+def _plan(model, columns) -> _InsertPlan:
+    if model not in _plans:
+        _plans[model] = _InsertPlan(model, columns)
+    return _plans[model]
 
 
 def _insert(
@@ -555,6 +621,8 @@ def _insert(
     statuses, send_after, expires_at = _statuses(organization, mode, history, new, now)
     tz = organization.tz
     org_id = organization.pk
+    plan = _plan(Interaction, _INTERACTION_COLUMNS)
+    request_plan = _plan(FeedbackRequest, _REQUEST_COLUMNS)
     status_of = {}
     rows = []
     for (_, key, clean), status in zip(new, statuses, strict=True):
@@ -582,6 +650,7 @@ def _insert(
                 clean["ticket_url"],
                 clean["do_not_send"],
                 now,
+                *plan.defaults(),
             )
         )
 
@@ -592,11 +661,12 @@ def _insert(
     with connection.cursor() as cur:
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
-            placeholders = ",".join(["(" + ",".join(["%s"] * 19) + ")"] * len(chunk))
             cur.execute(
-                f"INSERT INTO feedback_interaction ({_INTERACTION_COLUMNS}) VALUES {placeholders}"  # noqa: S608
-                " ON CONFLICT (organization_id, mode, source, external_id) DO NOTHING"
-                " RETURNING id, public_id, source, external_id",
+                plan.sql(
+                    len(chunk),
+                    "ON CONFLICT (organization_id, mode, source, external_id) DO NOTHING"
+                    " RETURNING id, public_id, source, external_id",
+                ),
                 [v for row in chunk for v in row],
             )
             for pk, public_id, src, ext in cur.fetchall():
@@ -622,20 +692,17 @@ def _insert(
                     send_after,
                     None,
                     expires_at,
-                    0,
-                    "",
                     now,
                     now,
+                    *request_plan.defaults(),
                 )
             )
             out[key] = IngestedRow(pk, public_id, 0, status, send_after)
         by_interaction = {r.interaction_id: r for r in out.values()}
         for start in range(0, len(request_rows), CHUNK):
             chunk = request_rows[start : start + CHUNK]
-            placeholders = ",".join(["(" + ",".join(["%s"] * 13) + ")"] * len(chunk))
             cur.execute(
-                f"INSERT INTO feedback_feedbackrequest ({_REQUEST_COLUMNS}) VALUES {placeholders}"  # noqa: S608
-                " RETURNING id, interaction_id",
+                request_plan.sql(len(chunk), "RETURNING id, interaction_id"),
                 [v for row in chunk for v in row],
             )
             for request_id, interaction_id in cur.fetchall():
