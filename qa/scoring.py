@@ -157,10 +157,7 @@ def score(specs: Iterable[CriterionSpec], answers: Mapping) -> ScoreResult:
             den += s.weight
             if not failed_by:
                 num += result.percent * s.weight
-        if failed_by:
-            percent = Fraction(0)
-        else:
-            percent = num / den if den else None
+        percent = Fraction(0) if failed_by else (num / den if den else None)
         sections[section] = SectionResult(section, percent, den, failed_by)
         total_num += num
         total_den += den

@@ -175,3 +175,65 @@ def csv_import_of_org_b(cast):
             history=False,
         )
     return imp.public_id
+
+
+# --- qa: scorecards, reviews, disputes ----------------------------------------------------------
+
+
+def _qa_card_of_org_b(cast):
+    from .qa_factories import make_scorecard
+
+    return make_scorecard(cast.org_b, cast.bob, name="Globex card")
+
+
+@register("scorecard_id")
+def qa_scorecard_of_org_b(cast):
+    return _qa_card_of_org_b(cast).public_id
+
+
+@register("version_id")
+def qa_version_of_org_b(cast):
+    card = _qa_card_of_org_b(cast)
+    with tenant_context(cast.org_b):
+        return card.versions.get().public_id
+
+
+@register("section_id")
+def qa_section_of_org_b(cast):
+    from qa.models import Section
+
+    card = _qa_card_of_org_b(cast)
+    with tenant_context(cast.org_b):
+        return Section.objects.filter(version__scorecard=card).first().public_id
+
+
+@register("criterion_id")
+def qa_criterion_of_org_b(cast):
+    from qa.models import Criterion
+
+    card = _qa_card_of_org_b(cast)
+    with tenant_context(cast.org_b):
+        return Criterion.objects.filter(version__scorecard=card).first().public_id
+
+
+def _qa_review_of_org_b(cast):
+    from .qa_factories import make_interaction, make_review
+
+    interaction = make_interaction(cast.org_b, cast.bea)
+    return make_review(cast.bob, interaction, _qa_card_of_org_b(cast))
+
+
+@register("review_id")
+def qa_review_of_org_b(cast):
+    return _qa_review_of_org_b(cast).public_id
+
+
+@register("dispute_id")
+def qa_dispute_of_org_b(cast):
+    from qa.services.disputes import dispute_open
+
+    review = _qa_review_of_org_b(cast)
+    with tenant_context(cast.org_b):
+        return dispute_open(
+            review, agent=cast.bea, reason="Globex dispute", whole_review=True, criteria=[]
+        ).public_id

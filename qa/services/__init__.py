@@ -1,0 +1,1 @@
+"""QA writes, split by sub-domain: scorecards (builder), reviews, disputes."""
