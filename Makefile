@@ -61,6 +61,7 @@ frontend:
 
 static: install frontend
 	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py compilemessages -v0 --ignore=.venv --ignore=node_modules --ignore=.run
 
 services: install
 	$(PY) -m coachhub.devservices

@@ -22,6 +22,12 @@ def _schedule(sender, **kwargs):
     for name, task, interval in (
         ("outbox sweep", "coachhub.outbox_sweep", settings.OUTBOX_SWEEP_INTERVAL),
         ("worker heartbeat", "coachhub.heartbeat", settings.HEARTBEAT_INTERVAL),
+        # Surveys: send what is due, finish answered ones, expire unanswered ones.
+        (
+            "survey sweep",
+            "feedback.surveys_sweep",
+            getattr(settings, "SURVEY_SWEEP_INTERVAL", 30.0),
+        ),
     ):
         sender.add_periodic_task(
             interval, sender.signature(task, options={"expires": interval}), name=name

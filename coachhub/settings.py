@@ -274,3 +274,8 @@ OUTBOX_CLAIM_LEASE_SECONDS = env.float("OUTBOX_CLAIM_LEASE_SECONDS", default=60.
 # Extra modules that register outbox consumers, besides every app's consumers.py / tasks.py
 # (comma list; the tests use it to give a real worker their test-only consumers).
 OUTBOX_CONSUMER_MODULES = env.list("OUTBOX_CONSUMER_MODULES", default=[])
+
+# Surveys (feedback/services/survey.py): answers per client address per minute on /s/ pages
+# (0 = no limit), and seconds between the beat sweeps that send due surveys, finish and expire.
+SURVEY_RATE_LIMIT_PER_MINUTE = env.int("SURVEY_RATE_LIMIT_PER_MINUTE", default=60)
+SURVEY_SWEEP_INTERVAL = env.float("SURVEY_SWEEP_INTERVAL", default=30.0)

@@ -768,10 +768,34 @@ def survey_unsubscribe(request: FeedbackRequest, *, now=None) -> bool:
 # --- ingestion doorbell -------------------------------------------------------------------
 
 
+def _bounced_not_unsubscribed(organization, rows) -> None:
+    """Ingestion marks every suppressed address ``unsubscribed``; an address suppressed by a
+    hard bounce reads ``bounced`` (API.md). One UPDATE, only when such rows exist."""
+    ids = [r.request_id for r in rows if r.status == RequestStatus.UNSUBSCRIBED and r.request_id]
+    if not ids:
+        return
+    bounced = Unsubscribe.objects.filter(
+        organization_id=organization.pk, source=UNSUBSCRIBE_SOURCE_BOUNCE
+    ).values("email")
+    changed = set(
+        FeedbackRequest.objects.filter(
+            organization_id=organization.pk, pk__in=ids, interaction__customer_email__in=bounced
+        ).values_list("id", flat=True)
+    )
+    if changed:
+        FeedbackRequest.objects.filter(organization_id=organization.pk, pk__in=changed).update(
+            status=RequestStatus.BOUNCED
+        )
+        for r in rows:
+            if r.request_id in changed:
+                r.status = RequestStatus.BOUNCED
+
+
 def after_ingest(organization, rows) -> None:
     """AFTER_INGEST_HOOKS: ring the sender on commit for new requests that will be sent.
 
     A delay longer than the broker's comfort zone is left to the sweeper (``surveys_tick``)."""
+    _bounced_not_unsubscribed(organization, rows)
     ids = [
         r.request_id
         for r in rows
