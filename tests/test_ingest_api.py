@@ -488,3 +488,24 @@ def test_openapi_schema_describes_every_field_of_the_feedback_endpoints(cast, cl
         if not (spec.get("description") or any(x.get("description") for x in spec.get("allOf", [])))
     ]
     assert undocumented == []
+
+
+def test_validate_reports_the_same_errors_and_writes_nothing(cast):
+    from feedback.services.ingest import interactions_validate
+
+    items = [item(1), item(2, channel="fax"), item(1, channel="also-ignored-duplicate")]
+    with tenant_context(cast.org_a):
+        assert interactions_validate(cast.org_a, items) == [
+            {"field": "interactions[1].channel", "reason": ANY_REASON}
+        ]
+        assert Interaction.objects.count() == 0
+
+
+class _AnyReason(str):
+    def __eq__(self, other):
+        return isinstance(other, str) and bool(other)
+
+    __hash__ = str.__hash__
+
+
+ANY_REASON = _AnyReason("any")

@@ -371,36 +371,16 @@ def _validate(raw: dict, i: int, errors: _Errors, *, channels: set[str], now: da
 # --- the write ----------------------------------------------------------------------------
 
 
-def interaction_ingest(organization, item: dict, **kwargs) -> IngestResult:
-    """One interaction; errors name fields without the ``interactions[i].`` prefix."""
-    return interactions_ingest(organization, [item], error_prefix=None, **kwargs)
-
-
-def interactions_ingest(
-    organization,
-    items: list[dict],
-    *,
-    source: str | None = None,
-    mode: str = Mode.LIVE,
-    history: bool = False,
-    error_prefix: str | None = "interactions",
-    default_source: str | None = None,
-) -> IngestResult:
-    """Validate and store ``items``; see the module docstring.
-
-    ``source`` forces the source of every item (a channel such as ``zendesk`` passes it; the
-    items' own ``source`` is then ignored); ``default_source`` only fills it where an item has
-    none (else ``api``). ``mode`` is the API key's mode. ``history=True`` (imports of past
-    contacts) stores and counts but never surveys.
-    """
+def _check_call(organization, mode: str, name: str) -> None:
     if current_organization_id() != organization.pk:
-        raise RuntimeError("interactions_ingest must run inside the organization's context")
+        raise RuntimeError(f"{name} must run inside the organization's context")
     if mode not in Mode.values:
         raise ValueError(f"unknown mode {mode!r}")
-    now = timezone.now()
-    errors = _Errors(error_prefix)
-    result = IngestResult()
 
+
+def _prepare(organization, items, source, mode, default_source, error_prefix, now):
+    """Keys, stored duplicates, and the validated new items (agents resolved), plus errors."""
+    errors = _Errors(error_prefix)
     # 1. The idempotency keys, and which of them are already stored.
     keys: list[tuple[str, str] | None] = []
     for i, raw in enumerate(items):
@@ -430,8 +410,58 @@ def interactions_ingest(
             errors.add(i, "agent", f"No active agent with this {what} in the organization.")
         else:
             clean["agent_id"], clean["team_id"] = agent
+    return keys, existing, new, errors
+
+
+def interaction_ingest(organization, item: dict, **kwargs) -> IngestResult:
+    """One interaction; errors name fields without the ``interactions[i].`` prefix."""
+    return interactions_ingest(organization, [item], error_prefix=None, **kwargs)
+
+
+def interactions_validate(
+    organization,
+    items: list[dict],
+    *,
+    source: str | None = None,
+    mode: str = Mode.LIVE,
+    history: bool = False,
+    error_prefix: str | None = "interactions",
+    default_source: str | None = None,
+) -> list[dict]:
+    """Every error ``interactions_ingest`` would report for ``items``, writing nothing (e.g. a
+    CSV import's check before the admin confirms). Same arguments as ``interactions_ingest``."""
+    _check_call(organization, mode, "interactions_validate")
+    *_, errors = _prepare(
+        organization, items, source, mode, default_source, error_prefix, timezone.now()
+    )
+    return errors.sorted()
+
+
+def interactions_ingest(
+    organization,
+    items: list[dict],
+    *,
+    source: str | None = None,
+    mode: str = Mode.LIVE,
+    history: bool = False,
+    error_prefix: str | None = "interactions",
+    default_source: str | None = None,
+) -> IngestResult:
+    """Validate and store ``items``; see the module docstring.
+
+    ``source`` forces the source of every item (a channel such as ``zendesk`` passes it; the
+    items' own ``source`` is then ignored); ``default_source`` only fills it where an item has
+    none (else ``api``). ``mode`` is the API key's mode. ``history=True`` (imports of past
+    contacts) stores and counts but never surveys.
+    """
+    _check_call(organization, mode, "interactions_ingest")
+    now = timezone.now()
+    keys, existing, new, errors = _prepare(
+        organization, items, source, mode, default_source, error_prefix, now
+    )
     if errors.items:
         raise IngestValidationError(errors.sorted())
+    result = IngestResult()
 
     with transaction.atomic():
         created = _insert(organization, mode, history, new, now) if new else {}
