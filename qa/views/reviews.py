@@ -305,8 +305,7 @@ def review_submit(request, org, review_id):
     try:
         review_svc.review_submit(review, posted)
     except ValidationError as exc:
-        errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-        context = _review_context(request, review, errors=errors, posted=posted)
+        context = _review_context(request, review, errors=_errors(exc), posted=posted)
         return render(request, "qa/review_form.html", context, status=400)
     messages.success(request, "Review submitted; the agent has been notified.")
     return redirect("qa:review_detail", org=org, review_id=review.public_id)
@@ -319,6 +318,10 @@ def review_discard(request, org, review_id):
     review_svc.review_discard(review)
     messages.success(request, "Draft discarded.")
     return redirect("qa:interaction", org=org, interaction_id=interaction_id)
+
+
+def _errors(exc: ValidationError) -> dict:
+    return exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
 
 
 # --- disputes ------------------------------------------------------------------------------------
@@ -341,9 +344,7 @@ def dispute_new(request, org, review_id):
                 criteria=criteria,
             )
         except ValidationError as exc:
-            context["errors"] = (
-                exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-            )
+            context = _review_context(request, review, errors=_errors(exc))
             context["posted"] = request.POST
             return render(request, "qa/dispute_form.html", context, status=400)
         messages.success(request, "Dispute sent. You will be notified of the decision.")
@@ -413,10 +414,14 @@ def dispute_decide(request, org, dispute_id):
                 changes=changes,
             )
         except ValidationError as exc:
-            context["errors"] = (
-                exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-            )
+            context = _review_context(request, review, errors=_errors(exc))
             context["posted"] = request.POST
+            # Criteria not on the form (not disputed) still get their error said aloud.
+            context["general_errors"] += [
+                f"“{a.criterion.title}”: {a.error}"
+                for a in context["answers"]
+                if a.error and not a.disputed
+            ]
             return render(request, "qa/dispute_decide.html", context, status=400)
         messages.success(request, "Decision recorded; the agent has been notified.")
         return redirect("qa:review_detail", org=org, review_id=review.public_id)
