@@ -419,3 +419,15 @@ def test_a_stuck_import_can_ring_the_worker_again_and_a_second_run_does_nothing(
     # Finished imports have nothing to ring.
     with tenant_context(cast.org_a):
         assert csv_import.csv_import_ring(imp) == ""
+
+
+def test_semicolon_separated_files_from_european_excel_are_read(cast):
+    text = csv_text(
+        'T-1;email;ann@acme.test;;Lee;lee@example.com;;"billing;vip";;A-1',
+        header=HEADER.replace(",", ";"),
+    )
+    imp = make_import(cast.org_a, codecs.BOM_UTF8 + text.encode())
+    assert imp.status == ImportStatus.READY, errors_of(imp)
+    assert confirm_and_run(cast.org_a, imp).created == 1
+    with tenant_context(cast.org_a):
+        assert Interaction.objects.get().tags == ["billing", "vip"]

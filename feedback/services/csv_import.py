@@ -168,6 +168,16 @@ def header_check(raw: list[str]) -> Header:
     return Header(names, errors)
 
 
+def _delimiter(head: bytes, encoding: str) -> str:
+    """Comma, unless the header line has none and uses ``;`` (Excel in many European locales),
+    a tab or ``|`` instead."""
+    lines = head.decode(encoding, errors="ignore").lstrip("\ufeff").splitlines()
+    first = lines[0] if lines else ""
+    if "," in first:
+        return ","
+    return next((d for d in (";", "\t", "|") if d in first), ",")
+
+
 class CsvReader:
     """Streams (row number, cells) from a binary file; row 1 is the header."""
 
@@ -178,8 +188,9 @@ class CsvReader:
         if not head.strip():
             raise NotACsv("The file is empty.")
         self.encoding = detect_encoding(head)
+        self.delimiter = _delimiter(head, self.encoding)
         self.text = io.TextIOWrapper(binary, encoding=self.encoding, newline="")
-        self.reader = csv.reader(self.text, strict=False)
+        self.reader = csv.reader(self.text, delimiter=self.delimiter, strict=False)
         try:
             self.header = next(self.reader)
         except UnicodeDecodeError as exc:
