@@ -4,6 +4,7 @@ all-or-nothing import in the background with progress visible while it runs."""
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -84,6 +85,11 @@ def confirm_and_run(org, imp) -> CsvImport:
         assert csv_import.csv_import_confirm(imp)
     csv_import_run_task(organization_id=org.pk, csv_import_id=imp.pk)  # what the worker runs
     return the_import(org)
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path  # uploads of the tests never land in the project's media/
 
 
 @pytest.fixture(autouse=True)
@@ -431,3 +437,12 @@ def test_semicolon_separated_files_from_european_excel_are_read(cast):
     assert confirm_and_run(cast.org_a, imp).created == 1
     with tenant_context(cast.org_a):
         assert Interaction.objects.get().tags == ["billing", "vip"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_upload_is_deleted_once_its_rows_are_committed(cast, settings):
+    imp = make_import(cast.org_a, csv_text(row(1)))
+    path = Path(settings.MEDIA_ROOT) / imp.file.name
+    assert path.exists()
+    assert confirm_and_run(cast.org_a, imp).status == ImportStatus.DONE
+    assert not path.exists()

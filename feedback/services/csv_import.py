@@ -720,6 +720,10 @@ def csv_import_run(imp: CsvImport, *, chunk_rows: int | None = None) -> CsvImpor
             "finished_at",
         ]
     )
+    # The rows are in the database now; the upload (up to a gigabyte) is not kept once that
+    # commits. A refused or failed file stays until the import is replaced.
+    name, storage = imp.file.name, imp.file.storage
+    transaction.on_commit(lambda: storage.delete(name))
     activity_record(
         imp.organization_id,
         SOURCE,
