@@ -27,6 +27,30 @@
     if (event.target.matches("[data-select-on-focus]")) event.target.select();
   });
 
+  // A poll after the session expired gets the sign-in page: reload instead of swapping it in.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var url = (event.detail.xhr && event.detail.xhr.responseURL) || "";
+    if (url.indexOf("/accounts/login/") !== -1) {
+      event.detail.shouldSwap = false;
+      window.location.reload();
+    }
+  });
+
+  // Fields that only matter for one role (e.g. "Teams led" for supervisors) follow the role.
+  function syncRoleFields(select) {
+    var form = select.form;
+    if (!form) return;
+    form.querySelectorAll("[data-for-role]").forEach(function (el) {
+      el.hidden = el.getAttribute("data-for-role").split(" ").indexOf(select.value) === -1;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[name=role]")) syncRoleFields(event.target);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("select[name=role]").forEach(syncRoleFields);
+  });
+
   // Destructive forms ask first (the server never relies on this).
   document.addEventListener("submit", function (event) {
     var message = event.target.getAttribute("data-confirm");
