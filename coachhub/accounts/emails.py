@@ -26,7 +26,9 @@ def invitation_email_send(
     context = {
         "organization": organization,
         "inviter": inviter,
-        "role": invitation.get_role_display().lower(),
+        "role": {"agent": "an agent", "supervisor": "a supervisor", "admin": "an admin"}.get(
+            invitation.role, invitation.get_role_display().lower()
+        ),
         "team": invitation.team,
         "link": invitation_link(token),
         "expires_at": invitation.expires_at,
