@@ -257,3 +257,29 @@ def test_the_sweeper_rings_only_pending_deliveries_due_past_the_grace(cast, sett
         )
     assert outbox.outbox_sweep() == 1
     assert rung == [first.pk]  # second is within the grace (its doorbell may be on its way)
+
+
+@pytest.mark.django_db
+def test_the_consumers_writes_and_done_commit_together(cast, monkeypatch):
+    """A crash between the consumer's writes and "done" must undo both (then the retry does the
+    work once); here marking the row done fails after the consumer ran."""
+    with tenant_context(cast.org_a):
+        event = outbox.event_record(cast.org_a.pk, tc.TWO, {"recipient": cast.alice.pk})
+    d = _pending(cast.org_a, event, "test.first")
+    real_save = Delivery.save
+
+    def crash_on_done(self, *args, **kwargs):
+        if self.status == DeliveryStatus.DONE:
+            raise ConnectionError("worker lost between the consumer and done")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Delivery, "save", crash_on_done)
+    with pytest.raises(ConnectionError):
+        outbox.delivery_run(cast.org_a.pk, d.pk)
+    monkeypatch.setattr(Delivery, "save", real_save)
+    assert effects(cast.org_a, event, "test.first") == []
+    d = _pending(cast.org_a, event, "test.first")
+    assert (d.status, d.attempts) == (DeliveryStatus.PENDING, 1)
+    _make_due(d)
+    assert outbox.delivery_run(cast.org_a.pk, d.pk) == "done"
+    assert len(effects(cast.org_a, event, "test.first")) == 1
