@@ -776,3 +776,25 @@ def test_platform_admin_creates_an_organization_through_the_service(
     org = Organization.objects.get(slug="initech")
     assert ran == [org]
     assert mail.outbox and mail.outbox[0].to == ["boss@initech.test"]
+
+
+# --- layout ----------------------------------------------------------------------------------
+
+
+def test_layout_loads_local_assets_and_sends_csrf_with_htmx(cast, client_for):
+    page = client_for(cast.alice).get(url("org_home")).content.decode()
+    assert "/static/vendor/tabler/css/tabler.min.css" in page
+    assert "/static/vendor/htmx/htmx.min.js" in page
+    assert "hx-headers='{\"X-CSRFToken\"" in page
+    assert 'href="#main"' in page and 'id="main"' in page  # skip link and landmark
+    assert "cdn" not in page.lower()
+
+
+@pytest.mark.parametrize("who", ["alice", "sam", "ann"])
+def test_org_home_query_count_is_bounded(cast, client_for, who):
+    from tests.conftest import assert_num_queries_at_most
+
+    client = client_for(getattr(cast, who))
+    client.get(url("org_home"))
+    with assert_num_queries_at_most(30):
+        assert client.get(url("org_home")).status_code == 200
