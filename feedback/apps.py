@@ -35,6 +35,13 @@ class FeedbackConfig(AppConfig):
                 section="manage",
             ),
             NavItem(
+                "feedback_surveys",
+                "Surveys",
+                "feedback:surveys",
+                icon="star",
+                order=21,
+            ),
+            NavItem(
                 "feedback_settings",
                 "Survey settings",
                 "feedback:settings",

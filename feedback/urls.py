@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import settings_views, views
+from . import interaction_views, settings_views, views
 
 app_name = "feedback"
 urlpatterns: list = [
@@ -42,4 +42,10 @@ urlpatterns: list = [
     path("import/<uuid:import_id>/ring/", views.import_ring, name="import_ring"),
     path("activity/", views.activity_page, name="activity"),
     path("settings/", settings_views.survey_settings_page, name="settings"),
+    path("surveys/", interaction_views.survey_list, name="surveys"),
+    path(
+        "interactions/<uuid:interaction_id>/",
+        interaction_views.interaction_detail,
+        name="interaction",
+    ),
 ]

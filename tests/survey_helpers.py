@@ -25,7 +25,9 @@ def ingest(org, agent, *, email="lee@example.com", language="", mode="live", **e
     }
     with tenant_context(org):
         result = interaction_ingest(org, item, mode=mode)
-        return FeedbackRequest.objects.get(organization_id=org.pk, interaction_id=result.pks[0])
+        return FeedbackRequest.objects.select_related("interaction").get(
+            organization_id=org.pk, interaction_id=result.pks[0]
+        )
 
 
 def send_due(org, now=None) -> dict:
