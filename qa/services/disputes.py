@@ -75,7 +75,9 @@ def dispute_open(
     whole_review: bool,
     criteria: list[Criterion],
     now=None,
+    quiet: bool = False,
 ) -> Dispute:
+    """``quiet`` (seeded demo data only) skips the notifications."""
     now = now or timezone.now()
     reason = (reason or "").strip()
     if agent.pk != review.agent_id:
@@ -126,7 +128,7 @@ def dispute_open(
         else ", ".join(c.title[:40] for c in criteria)[:100],
     )
     recipients = leads if status == DisputeStatus.AWAITING_LEAD else [review.reviewer]
-    for person in recipients:
+    for person in [] if quiet else recipients:
         notify(
             person,
             "qa.dispute_opened",

@@ -166,7 +166,9 @@ def review_autosave(review: Review, data: dict) -> scoring.ScoreResult:
 
 
 @transaction.atomic
-def review_submit(review: Review, data: dict) -> Review:
+def review_submit(review: Review, data: dict, *, notify_agent: bool = True) -> Review:
+    """Score and submit the draft; tells the agent (``notify_agent=False`` only for seeded
+    history, which must not e-mail anyone)."""
     review = _lock_draft(review)
     answers = _apply(review, data)
     missing = [a for a in answers if a.value is None and not a.na]
@@ -186,6 +188,12 @@ def review_submit(review: Review, data: dict) -> Review:
         kind=ReviewEvent.Kind.SUBMITTED,
         new_value=percent_label(result),
     )
+    if notify_agent:
+        _notify_submitted(review, result)
+    return review
+
+
+def _notify_submitted(review: Review, result: scoring.ScoreResult) -> None:
     agent = Membership.objects.select_related("organization").get(
         organization_id=review.organization_id, pk=review.agent_id
     )
@@ -201,7 +209,6 @@ def review_submit(review: Review, data: dict) -> Review:
             kwargs={"org": agent.organization.slug, "review_id": review.public_id},
         ),
     )
-    return review
 
 
 def percent_label(result: scoring.ScoreResult) -> str:
