@@ -785,7 +785,7 @@ def test_layout_loads_local_assets_and_sends_csrf_with_htmx(cast, client_for):
     page = client_for(cast.alice).get(url("org_home")).content.decode()
     assert "/static/vendor/tabler/css/tabler.min.css" in page
     assert "/static/vendor/htmx/htmx.min.js" in page
-    assert "hx-headers='{\"X-CSRFToken\"" in page
+    assert 'hx-headers=\'{"X-CSRFToken"' in page
     assert 'href="#main"' in page and 'id="main"' in page  # skip link and landmark
     assert "cdn" not in page.lower()
 
