@@ -4,16 +4,10 @@ error shape. Kept apart from ``api.py`` because DRF imports these while it is it
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import connection, transaction
 from django.http import Http404
 from rest_framework import exceptions, permissions, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.response import Response
-
-
-def set_rollback():
-    if connection.in_atomic_block:
-        transaction.set_rollback(True)
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -32,7 +26,9 @@ class ApiKeyAuthentication(BaseAuthentication):
 class HasOrganizationKey(permissions.BasePermission):
     def has_permission(self, request, view):
         if getattr(request._request, "api_key", None) is None:
-            raise exceptions.NotAuthenticated("Send a valid API key as 'Authorization: Bearer <key>'.")
+            raise exceptions.NotAuthenticated(
+                "Send a valid API key as 'Authorization: Bearer <key>'."
+            )
         return True
 
 
@@ -72,7 +68,8 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     if not isinstance(exc, exceptions.APIException):
         return None  # a real bug: let it be a 500 and be logged
-    set_rollback()
+    # No set_rollback here: TenancyMiddleware rolls back the tenant transaction of every
+    # answer >= 400, and outside an organization there is no transaction of ours to undo.
     headers = {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header

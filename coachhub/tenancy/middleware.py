@@ -11,8 +11,8 @@ shared/reference/rls-django-verified.md §3).
 import re
 
 from django.conf import settings
-from django.db import transaction
 from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -78,11 +78,16 @@ class TenancyMiddleware:
         if org is None:
             return self.get_response(request)
         with tenant_context(org):
-            key = ApiKey.objects.filter(organization=org, pk=key_id, revoked_at__isnull=True).first()
+            key = ApiKey.objects.filter(
+                organization=org, pk=key_id, revoked_at__isnull=True
+            ).first()
             if key is None:
                 return self.get_response(request)
             now = timezone.now()
-            if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_EVERY:
+            if (
+                key.last_used_at is None
+                or (now - key.last_used_at).total_seconds() > LAST_USED_EVERY
+            ):
                 ApiKey.objects.filter(organization=org, pk=key.pk).update(last_used_at=now)
             request.organization = org
             request.api_key = key
