@@ -98,6 +98,18 @@ def test_tenant_query_outside_a_scope_raises(cast):
         Membership.objects.get(pk=cast.alice.pk)
 
 
+def test_what_the_scope_does_not_catch_rls_does(cast):
+    """django-scopes' known gaps (shared/reference/rls-django-verified.md §4): ``exists()``,
+    ``create()``, ``bulk_create()`` and ``_base_manager`` run without a scope. Without an
+    organization context RLS then shows nothing and refuses every write."""
+    assert Team.objects.exists() is False
+    assert Team._base_manager.count() == 0
+    with pytest.raises(ProgrammingError, match="row-level security"), transaction.atomic():
+        Team.objects.create(organization=cast.org_a, name="No context")
+    with pytest.raises(ProgrammingError, match="row-level security"), transaction.atomic():
+        Team.objects.bulk_create([Team(organization=cast.org_a, name="No context")])
+
+
 def test_scope_checker_passes_on_every_tenant_model(cast):
     assert audit.scope_problems() == []
 
