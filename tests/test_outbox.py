@@ -283,3 +283,17 @@ def test_the_consumers_writes_and_done_commit_together(cast, monkeypatch):
     _make_due(d)
     assert outbox.delivery_run(cast.org_a.pk, d.pk) == "done"
     assert len(effects(cast.org_a, event, "test.first")) == 1
+
+
+def test_beat_schedules_the_sweeper_and_the_heartbeat_at_their_intervals():
+    from coachhub.celery import app
+
+    app.finalize()
+    schedule = {e["task"]: e for e in app.conf.beat_schedule.values()}
+    sweep, beat = schedule["coachhub.outbox_sweep"], schedule["coachhub.heartbeat"]
+    assert sweep["schedule"] == settings.OUTBOX_SWEEP_INTERVAL
+    assert beat["schedule"] == settings.HEARTBEAT_INTERVAL
+    assert sweep["options"]["expires"] == settings.OUTBOX_SWEEP_INTERVAL  # no backlog of sweeps
+    assert {"coachhub.outbox_sweep", "coachhub.heartbeat", "coachhub.delivery_run"} <= set(
+        app.tasks
+    )

@@ -72,6 +72,8 @@ def test_context_accepts_an_id_and_refuses_an_unsaved_organization(cast):
         assert team_names() == ["Team B1"]
     with pytest.raises(ValueError), tenant_context(Organization(slug="x", name="x")):
         pass  # pragma: no cover
+    with pytest.raises(ValueError), tenant_context(True):
+        pass  # pragma: no cover
 
 
 # --- TenantTask --------------------------------------------------------------------------------
@@ -97,6 +99,8 @@ def test_tenant_task_refuses_a_call_without_organization_id(cast):
         team_names_task.apply(args=[cast.org_a.pk]).get()  # positional: refused, not guessed
     with pytest.raises(TypeError, match="organization_id"):
         team_names_task.apply(kwargs={"organization_id": str(cast.org_a.pk)}).get()
+    with pytest.raises(TypeError, match="organization_id"):
+        team_names_task.apply(kwargs={"organization_id": True}).get()  # True == 1: not an id
 
 
 def test_eager_tenant_task_inside_another_organization_restores_the_callers(cast):

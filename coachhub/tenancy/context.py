@@ -49,8 +49,8 @@ def _set_db_setting(name: str, value: str) -> None:
 
 def _org_id(organization) -> int:
     org_id = getattr(organization, "pk", organization)
-    if org_id is None:
-        raise ValueError("tenant_context needs a saved organization")
+    if org_id is None or isinstance(org_id, bool):
+        raise ValueError("tenant_context needs a saved organization or its id")
     return int(org_id)
 
 

@@ -25,7 +25,7 @@ class TenantTask(Task):
 
     def __call__(self, *args, **kwargs):
         org_id = kwargs.get("organization_id")
-        if not isinstance(org_id, int):
+        if not isinstance(org_id, int) or isinstance(org_id, bool):
             raise TypeError(f"{self.name} needs organization_id=<int> as a keyword argument")
         with tenant_context(org_id):
             return self.run(*args, **kwargs)
