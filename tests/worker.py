@@ -69,6 +69,10 @@ class Worker:
 
     def start(self) -> Worker:
         assert not self.running, "worker already running"
+        if not self.starts:
+            # Messages other tests of this session sent (their on_commit doorbells) for rows
+            # long flushed: do not let the worker chew on them.
+            _purge(self.queue)
         self.starts += 1
         self.log_path = self.log_dir / f"worker-{self.starts}.log"
         log = self.log_path.open("wb")
@@ -160,15 +164,26 @@ def worker_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def _forget_unacked(queue: str) -> None:
-    """Drop this session's unacknowledged messages (left by kill -9) from Redis, so they are not
-    restored into a queue nobody will ever read again."""
-    try:
-        import redis
-    except ImportError:  # pragma: no cover
-        return
+def _redis():
+    import redis
+
+    return redis.Redis.from_url(settings.CELERY_BROKER_URL)
+
+
+def _purge(queue: str) -> None:
     prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
-    r = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    r = _redis()
+    try:
+        r.delete(f"{prefix}{queue}")
+    finally:
+        r.close()
+
+
+def _forget_unacked(queue: str) -> None:
+    """Drop this session's queue, its bindings and its unacknowledged messages (left by kill -9)
+    from Redis, so nothing is restored into a queue nobody will ever read again."""
+    prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
+    r = _redis()
     try:
         for tag, raw in r.hscan_iter(f"{prefix}unacked"):
             try:
@@ -178,7 +193,11 @@ def _forget_unacked(queue: str) -> None:
             if routing_key == queue:
                 r.hdel(f"{prefix}unacked", tag)
                 r.zrem(f"{prefix}unacked_index", tag)
-        r.delete(f"{prefix}{queue}")
+        r.delete(
+            f"{prefix}{queue}",
+            f"{prefix}_kombu.binding.{queue}",
+            f"{prefix}_kombu.binding_permanent.{queue}",
+        )
     finally:
         r.close()
 
