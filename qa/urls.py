@@ -1,12 +1,14 @@
 """Pages of qa under /o/<org>/qa/."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from .views import builder, reports, reviews
 
 app_name = "qa"
 urlpatterns: list = [
-    path("", reviews.qa_home, name="home"),
+    path("", RedirectView.as_view(pattern_name="qa:home"), name="index"),
+    path("reviews/", reviews.qa_home, name="home"),
     path("reviews/random/", reviews.review_random, name="review_random"),
     path("interactions/<uuid:interaction_id>/", reviews.interaction_page, name="interaction"),
     path("interactions/<uuid:interaction_id>/review/", reviews.review_start, name="review_start"),

@@ -180,7 +180,7 @@ def test_partial_acceptance_changes_answers_and_keeps_the_history(reviewed, clie
     # (100×10 + 75×20 + 50×50) / 80 = 62.5
     assert float(review.score) == 62.5
     assert dispute.status == DisputeStatus.PARTIAL and dispute.decided_by_id == reviewed.sam.pk
-    assert ("answer_changed", "2 (2)", "4 (4)", reviewed.sam.pk) in events
+    assert ("answer_changed", "2", "4", reviewed.sam.pk) in events
     assert ("score_changed", "50.0 %", "62.5 %", reviewed.sam.pk) in events
     assert [e[0] for e in events] == [
         "submitted",

@@ -52,5 +52,11 @@ def test_seed_demo_has_a_published_scorecard_reviews_and_one_open_dispute(
         assert page.status_code == 200 and b"Open: with the reviewer" in page.content
         client.logout()
     client.login(username="olivia@northwind.example", password=settings.DEMO_PASSWORD)
-    for path in ("qa/", "qa/reports/", "qa/reports/correlation/", "qa/scorecards/", "qa/disputes/"):
+    for path in (
+        "qa/reviews/",
+        "qa/reports/",
+        "qa/reports/correlation/",
+        "qa/scorecards/",
+        "qa/disputes/",
+    ):
         assert client.get(f"/o/northwind/{path}").status_code == 200, path

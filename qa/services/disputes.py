@@ -63,7 +63,8 @@ def answer_label(answer: Answer) -> str:
         return "N/A"
     if answer.value is None:
         return "—"
-    return f"{answer.criterion.label_for(answer.value)} ({answer.value})"
+    label = answer.criterion.label_for(answer.value)
+    return label if label == str(answer.value) else f"{label} ({answer.value})"
 
 
 @transaction.atomic
