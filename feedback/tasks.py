@@ -38,6 +38,12 @@ def csv_import_run_task(*, organization_id: int, csv_import_id: int) -> str:
     return csv_import.csv_import_run(imp).status
 
 
+@shared_task(name="feedback.csv_imports_sweep", acks_late=False)
+def csv_imports_sweep_task() -> int:
+    """Beat: re-ring checks and imports whose doorbell was lost."""
+    return csv_import.csv_imports_sweep()
+
+
 # --- surveys (feedback/services/survey.py) ------------------------------------------------
 # Not TenantTasks: each request is sent in its own short tenant transaction (one e-mail, one
 # commit), so a crash mid-batch re-sends at most the e-mail in flight, not the whole batch.

@@ -446,3 +446,26 @@ def test_the_upload_is_deleted_once_its_rows_are_committed(cast, settings):
     assert path.exists()
     assert confirm_and_run(cast.org_a, imp).status == ImportStatus.DONE
     assert not path.exists()
+
+
+def test_the_sweep_task_runs(cast, django_capture_on_commit_callbacks, _no_broker):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from feedback.tasks import csv_imports_sweep_task
+
+    imp = make_import(cast.org_a, csv_text(row(1)))
+    fresh = make_import(cast.org_a, csv_text(row(2)))  # its doorbell may still be on the way
+    done = confirm_and_run(cast.org_a, make_import(cast.org_a, csv_text(row(3))))
+    with tenant_context(cast.org_a):
+        csv_import.csv_import_confirm(imp)
+        csv_import.csv_import_confirm(fresh)
+        old = timezone.now() - timedelta(minutes=5)
+        CsvImport.objects.filter(pk__in=[imp.pk, done.pk]).update(created_at=old)
+    _no_broker.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert csv_imports_sweep_task() == 1
+    assert _no_broker == [
+        ("run", {"kwargs": {"organization_id": cast.org_a.pk, "csv_import_id": imp.pk}})
+    ]

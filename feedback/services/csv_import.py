@@ -17,6 +17,7 @@ import logging
 import re
 import zlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.core.files.base import File
 from django.db import connection, transaction
@@ -619,6 +620,30 @@ def csv_import_ring(imp: CsvImport) -> str:
         lambda: task.apply_async(kwargs={"organization_id": org_id, "csv_import_id": pk})
     )
     return phase
+
+
+SWEEP_AFTER = timedelta(minutes=2)
+
+
+def csv_imports_sweep() -> int:
+    """Beat: ring again for every check or import still busy a while after it was created.
+
+    The row is the truth, the broker a doorbell: a doorbell lost in a Redis restart would leave
+    an import queued forever. Ringing one that is running is harmless (its advisory lock turns
+    the second task into a no-op). Returns how many were rung."""
+    from coachhub.tenancy.context import tenant_context
+    from coachhub.tenancy.models import Organization
+
+    before = timezone.now() - SWEEP_AFTER
+    busy = [ImportStatus.VALIDATING, ImportStatus.QUEUED, ImportStatus.RUNNING]
+    rung = 0
+    for org_id in Organization.objects.filter(is_active=True).values_list("id", flat=True):
+        with tenant_context(org_id):
+            for imp in CsvImport.objects.filter(
+                organization_id=org_id, status__in=busy, created_at__lt=before
+            ).only("id", "organization_id", "status"):
+                rung += bool(csv_import_ring(imp))
+    return rung
 
 
 def _advisory_key(imp: CsvImport, phase: str = "run") -> int:
