@@ -28,6 +28,8 @@ def _schedule(sender, **kwargs):
             "feedback.surveys_sweep",
             getattr(settings, "SURVEY_SWEEP_INTERVAL", 30.0),
         ),
+        # CSV checks/imports whose doorbell was lost (a running one ignores the extra ring).
+        ("csv import sweep", "feedback.csv_imports_sweep", 120.0),
     ):
         sender.add_periodic_task(
             interval, sender.signature(task, options={"expires": interval}), name=name
