@@ -482,10 +482,14 @@ def _python_load(url, method, bodies, headers, duration, connections, run_id) ->
             hdrs.setdefault("Content-Type", "application/json")
         while time.monotonic() < stop_at:
             n += 1
-            body = fill(bodies[(n - 1) % len(bodies)], tid, n).encode() if bodies else None
+            body = fill(bodies[(n - 1) % len(bodies)], tid, n) if bodies else None
+            this_path = path
+            if body is not None and body.startswith("/") and "\t" in body:
+                this_path, body = body.split("\t", 1)  # "<path>\t<body>" (see request.lua)
+            body = body.encode() if body is not None else None
             t0 = time.perf_counter()
             try:
-                conn.request(method, path, body=body, headers=hdrs)
+                conn.request(method, this_path, body=body, headers=hdrs)
                 resp = conn.getresponse()
                 data = resp.read()
             except (OSError, http.client.HTTPException):
@@ -814,7 +818,9 @@ class Context:
         """Drive ``path`` on the server and return what wrk measured.
 
         ``bodies``: request body templates (one JSON document each, no newlines), cycled; see
-        bench/wrk/request.lua for the ``{{seq}}``/``{{n}}``/``{{rand:A:B}}`` placeholders.
+        bench/wrk/request.lua for the ``{{seq}}``/``{{n}}``/``{{rand:A:B}}`` placeholders. A
+        template ``"<path>\t<body>"`` also sets the request's path (one URL per line, e.g. a
+        survey link each).
         Any non-2xx answer or socket error (in the warm-up too) raises BenchFailed: only
         successful answers count.
         """

@@ -163,7 +163,9 @@ def _render(request, template: str, context: dict, status: int = 200) -> HttpRes
 def survey_page(request, token: str):
     org_id, request_id = _resolve(token)
     with tenant_context(org_id):
-        fr = svc.request_for_token(org_id, request_id, token)
+        # A POST locks the row at once: the answer serializes with other clicks and sweeps.
+        posting = request.method == "POST"
+        fr = svc.request_for_token(org_id, request_id, token, for_update=posting)
         if fr is None:
             raise Http404("No such survey")
         page = _Survey(fr, token)
@@ -190,7 +192,9 @@ def _survey_page(request, token: str, page: _Survey) -> HttpResponse:
         stars = -1  # reported as invalid by the service
     answers = None if action == "confirm" else _answers_from(request.POST)
     try:
-        svc.survey_answer_record(fr, stars=stars, answers=answers, finish=action == "finish")
+        svc.survey_answer_record(
+            fr, stars=stars, answers=answers, finish=action == "finish", locked=True
+        )
     except svc.SurveyClosed:
         return _render(request, "feedback/survey/closed.html", page.context(), status=410)
     except svc.SurveyInvalid as exc:

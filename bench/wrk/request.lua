@@ -4,6 +4,7 @@
 --   {{seq}}        unique string per request in this run and across runs ("<run>-<thread>-<n>")
 --   {{n}}          unique integer per request within this run
 --   {{rand:A:B}}   random integer in [A, B]
+-- A line "<path>\t<body>" (path starting with "/", a TAB, the body) also sets the path.
 -- Every non-2xx answer is counted (wrk itself treats 3xx as success); done() prints one
 -- machine-readable BENCH_* block that bench/harness.py parses.
 
@@ -50,7 +51,13 @@ function request()
   if #templates == 0 then
     return wrk.format(nil, nil, nil, nil)
   end
-  return wrk.format(nil, nil, nil, fill(templates[(counter - 1) % #templates + 1]))
+  local filled = fill(templates[(counter - 1) % #templates + 1])
+  -- A template "<path>\t<body>" also sets the request's path (e.g. one survey link per line).
+  local path, body = filled:match("^(/[^\t]*)\t(.*)$")
+  if path then
+    return wrk.format(nil, path, nil, body)
+  end
+  return wrk.format(nil, nil, nil, filled)
 end
 
 -- wrk decides "static or dynamic requests" from the main script state before init() runs, so

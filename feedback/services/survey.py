@@ -189,16 +189,20 @@ def token_resolve(token: str) -> tuple[int, int] | None:
     return GlobalLookup.resolve(LookupKind.SURVEY_TOKEN, token)
 
 
-def request_for_token(organization_id: int, request_id: int, token: str) -> FeedbackRequest | None:
+def request_for_token(
+    organization_id: int, request_id: int, token: str, *, for_update: bool = False
+) -> FeedbackRequest | None:
     """The request a resolved token names, inside its organization's context; the hash on the
-    row must match too (a lookup row left behind by a resend names an older token)."""
-    return (
-        FeedbackRequest.objects.select_related(
-            "organization", "interaction", "interaction__agent__user"
-        )
-        .filter(organization_id=organization_id, pk=request_id, token_hash=sha256_hex(token))
-        .first()
+    row must match too (a lookup row left behind by a resend names an older token).
+    ``for_update`` locks the row for an answer (pass ``locked=True`` to the answer then)."""
+    qs = FeedbackRequest.objects.select_related(
+        "organization", "interaction", "interaction__agent__user"
     )
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    return qs.filter(
+        organization_id=organization_id, pk=request_id, token_hash=sha256_hex(token)
+    ).first()
 
 
 def is_member_of(user, organization_id: int) -> bool:
@@ -259,11 +263,13 @@ def text_on(color: str) -> str:
     return "#000000" if (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) else "#ffffff"
 
 
-def request_email(request: FeedbackRequest, token: str, recipient: str) -> EmailMultiAlternatives:
+def request_email(
+    request: FeedbackRequest, token: str, recipient: str, *, card: AgentCard | None = None
+) -> EmailMultiAlternatives:
     """The request e-mail (HTML + text) in the customer's language."""
     interaction = request.interaction
     organization = request.organization
-    card = agent_card(interaction.agent)
+    card = card or agent_card(interaction.agent)
     values = {
         "agent": card.name,
         "organization": organization.name,
@@ -323,6 +329,13 @@ class _Connection:
 
     def __init__(self):
         self._conn = None
+        self._cards: dict[int, AgentCard] = {}
+
+    def card(self, agent: Membership) -> AgentCard:
+        """Agent cards are read once per batch (a batch is seconds long)."""
+        if agent.pk not in self._cards:
+            self._cards[agent.pk] = agent_card(agent)
+        return self._cards[agent.pk]
 
     def get(self):
         if self._conn is None:
@@ -406,7 +419,9 @@ def _request_send(organization_id: int, request_id: int, connection, now) -> str
         with transaction.atomic():
             request.token_hash = sha256_hex(token)
             GlobalLookup.register(LookupKind.SURVEY_TOKEN, token, request)
-            message = request_email(request, token, recipient)
+            message = request_email(
+                request, token, recipient, card=connection.card(interaction.agent)
+            )
             message.connection = connection.get()
             message.send()
     except Exception as exc:
@@ -565,25 +580,28 @@ def survey_answer_record(
     answers: dict | None = None,
     finish: bool = False,
     now=None,
+    locked: bool = False,
 ) -> Response:
     """Record the customer's confirmed answer (a person's page made this request).
 
     ``stars`` alone (``answers=None``) confirms or changes the rating and keeps the other
     answers that still fit it; with ``answers`` the optional questions are replaced by them.
-    ``finish`` locks the survey. Moves the rollup from the old answer to the new one and
-    records ``response.answered`` when anything changed (``response.finished`` on finish).
-    Call inside the request's organization context.
+    ``finish`` locks the survey; ``locked``: the caller holds the request row FOR UPDATE in
+    the current transaction (``request_for_token(for_update=True)``). Moves the rollup from
+    the old answer to the new one and records ``response.answered`` when anything changed
+    (``response.finished`` on finish). Call inside the request's organization context.
     """
     if current_organization_id() != request.organization_id:
         raise RuntimeError("survey_answer_record must run inside the survey's organization")
     now = now or timezone.now()
     organization = request.organization
     with transaction.atomic():
-        request = (
-            FeedbackRequest.objects.select_for_update(of=("self",))
-            .select_related("organization", "interaction", "interaction__agent")
-            .get(organization_id=organization.pk, pk=request.pk)
-        )
+        if not locked:  # else the caller loaded it FOR UPDATE in this transaction
+            request = (
+                FeedbackRequest.objects.select_for_update(of=("self",))
+                .select_related("organization", "interaction", "interaction__agent")
+                .get(organization_id=organization.pk, pk=request.pk)
+            )
         interaction = request.interaction
         if _closed(request, now) or request.survey_state not in (
             SurveyState.SENT,
