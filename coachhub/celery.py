@@ -22,6 +22,8 @@ def _schedule(sender, **kwargs):
     for name, task, interval in (
         ("outbox sweep", "coachhub.outbox_sweep", settings.OUTBOX_SWEEP_INTERVAL),
         ("worker heartbeat", "coachhub.heartbeat", settings.HEARTBEAT_INTERVAL),
+        # Alert notifications (e-mail, Slack, webhook) left pending; due coaching follow-ups.
+        ("coaching sweep", "coaching.sweep", settings.OUTBOX_SWEEP_INTERVAL),
         # Surveys: send what is due, finish answered ones, expire unanswered ones.
         (
             "survey sweep",

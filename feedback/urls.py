@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import interaction_views, settings_views, views
+from . import interaction_views, settings_views, stream_views, views
 
 app_name = "feedback"
 urlpatterns: list = [
@@ -43,6 +43,11 @@ urlpatterns: list = [
     path("activity/", views.activity_page, name="activity"),
     path("settings/", settings_views.survey_settings_page, name="settings"),
     path("surveys/", interaction_views.survey_list, name="surveys"),
+    # Live streams and exclusion from metrics (feedback/stream_views.py).
+    path("mine/", stream_views.my_stream, name="my_stream"),
+    path("stream/", stream_views.team_stream, name="team_stream"),
+    path("responses/<uuid:response_id>/exclude/", stream_views.exclude, name="response_exclude"),
+    path("responses/<uuid:response_id>/include/", stream_views.include, name="response_include"),
     path(
         "interactions/<uuid:interaction_id>/",
         interaction_views.interaction_detail,

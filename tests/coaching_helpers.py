@@ -1,0 +1,75 @@
+"""Builders for the real-time tests: a confirmed customer answer through the survey service, and
+running the outbox / channel deliveries in-process (no worker)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.utils import timezone
+
+from coachhub.core import outbox
+from coachhub.core.models import Delivery, DeliveryStatus
+from coachhub.tenancy.context import tenant_context
+from feedback.models import Response
+from feedback.services import survey
+
+from .survey_helpers import ingest, reload, send_due
+
+
+def answered(org, agent, stars, answers=None, **extra) -> Response:
+    """Ingest an interaction for ``agent``, send its survey, record a confirmed answer."""
+    extra.setdefault("email", f"c-{uuid.uuid4().hex[:12]}@example.com")  # no suppression
+    fr = ingest(org, agent, **extra)
+    send_due(org)
+    fr = reload(fr)
+    with tenant_context(org):
+        return survey.survey_answer_record(fr, stars=stars, answers=answers)
+
+
+def change(response, stars=None, answers=None) -> Response:
+    with tenant_context(response.organization_id):
+        fr = response.request
+        return survey.survey_answer_record(fr, stars=stars, answers=answers)
+
+
+def enable_questions(org, *questions) -> None:
+    org.settings = {**(org.settings or {}), "survey_questions": list(questions)}
+    org.save(update_fields=["settings"])
+
+
+def run_outbox(org, consumer_prefix: str = "coaching.") -> list[str]:
+    """Run every pending outbox delivery of coaching's consumers (what the worker would do)."""
+    outcomes = []
+    with tenant_context(org):
+        ids = list(
+            Delivery.objects.filter(
+                organization_id=org.pk,
+                status=DeliveryStatus.PENDING,
+                consumer__startswith=consumer_prefix,
+            ).values_list("id", flat=True)
+        )
+    for delivery_id in ids:
+        outcomes.append(outbox.delivery_run(org.pk, delivery_id))
+    return outcomes
+
+
+def rerun_outbox(org, consumer: str = "coaching.alerts") -> None:
+    """Simulate a redelivery: put done rows back to pending and run them again."""
+    with tenant_context(org):
+        Delivery.objects.filter(organization_id=org.pk, consumer=consumer).update(
+            status=DeliveryStatus.PENDING, next_attempt_at=timezone.now(), done_at=None
+        )
+    run_outbox(org)
+
+
+def send_channel_deliveries(org) -> list[str]:
+    from coaching.models import ChannelDelivery, DeliveryState
+    from coaching.services.webhooks import delivery_send
+
+    with tenant_context(org):
+        ids = list(
+            ChannelDelivery.objects.filter(
+                organization_id=org.pk, state=DeliveryState.PENDING
+            ).values_list("id", flat=True)
+        )
+    return [delivery_send(org.pk, i) for i in ids]
