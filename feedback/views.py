@@ -177,8 +177,16 @@ def _example_csv() -> str:
 @require_GET
 def import_detail(request, org, import_id):
     imp = sel.get_import_for(request.member, import_id)
-    page = Paginator(sel.import_errors(imp), ERRORS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"imp": imp, "errors_page": page, "statuses": ImportStatus}
+    errors = sel.import_errors(imp)
+    page = Paginator(errors, ERRORS_PER_PAGE).get_page(request.GET.get("page"))
+    preview_rows = [r["row"] for r in imp.preview]
+    context = {
+        "imp": imp,
+        "errors_page": page,
+        "statuses": ImportStatus,
+        # Preview rows that have a problem are marked (the list below says which).
+        "bad_preview_rows": set(errors.filter(row__in=preview_rows).values_list("row", flat=True)),
+    }
     return render(request, "feedback/import_detail.html", context)
 
 
