@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,17 +49,15 @@ from ..models import (
     MAX_PROPERTY_VALUE_LENGTH,
     MAX_TAG_LENGTH,
     MAX_TAGS,
+    ROLLUP_COUNTERS,
     Channel,
     FeedbackRequest,
     Interaction,
     Mode,
-    RequestKind,
     RequestStatus,
     SurveyState,
-    Unsubscribe,
 )
 from ..settings import org_setting
-from . import rollups
 
 MAX_BULK = 1000
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -132,6 +129,15 @@ class _Errors:
             path = f"{base}.{name}" if name else base
         self._order.append(index)
         self.items.append({"field": path, "reason": reason})
+
+    def indices(self) -> set[int]:
+        return set(self._order)
+
+    def drop(self, indices: set[int]) -> None:
+        """Forget the errors of these items (stored duplicates: their body is not validated)."""
+        kept = [(i, e) for i, e in zip(self._order, self.items, strict=True) if i not in indices]
+        self._order = [i for i, _ in kept]
+        self.items = [e for _, e in kept]
 
     def sorted(self) -> list[dict]:
         """Errors in item order (agent errors are found after the field checks)."""
@@ -379,23 +385,28 @@ def _check_call(organization, mode: str, name: str) -> None:
 
 
 def _prepare(organization, items, source, mode, default_source, error_prefix, now):
-    """Keys, stored duplicates, and the validated new items (agents resolved), plus errors."""
+    """Keys, known stored duplicates, and the validated new items (agents resolved), plus
+    errors.
+
+    Stored duplicates are not looked up first: in the common case (new interactions) that is
+    a query for nothing, and a duplicate that slips through is caught by ON CONFLICT anyway.
+    Only items that fail validation are checked against stored keys, because a stored
+    duplicate's body is not validated: its errors do not count.
+    """
     errors = _Errors(error_prefix)
-    # 1. The idempotency keys, and which of them are already stored.
     keys: list[tuple[str, str] | None] = []
     for i, raw in enumerate(items):
         key, key_errors = _key(raw, default_source, source)
         for name, reason in key_errors:
             errors.add(i, name, reason)
         keys.append(key)
-    existing = _existing(organization, mode, {k for k in keys if k})
 
-    # 2. Validate every item that would be new (first occurrence of its key in this call).
+    # Validate the first occurrence of every key; later repeats in the call are duplicates.
     channels = allowed_channels(organization)
     first_index: dict[tuple[str, str], int] = {}
     new: list[tuple[int, tuple[str, str], dict]] = []
     for i, (raw, key) in enumerate(zip(items, keys, strict=True)):
-        if key is None or key in existing or key in first_index:
+        if key is None or key in first_index:
             continue
         first_index[key] = i
         clean = _validate(raw, i, errors, channels=channels, now=now)
@@ -410,6 +421,13 @@ def _prepare(organization, items, source, mode, default_source, error_prefix, no
             errors.add(i, "agent", f"No active agent with this {what} in the organization.")
         else:
             clean["agent_id"], clean["team_id"] = agent
+    new = [entry for entry in new if "agent_id" in entry[2]]
+
+    existing: dict = {}
+    if errors.items:
+        failing = {i for i in errors.indices() if keys[i] is not None}
+        existing = _existing(organization, mode, {keys[i] for i in failing})
+        errors.drop({i for i in failing if keys[i] in existing})
     return keys, existing, new, errors
 
 
@@ -463,7 +481,10 @@ def interactions_ingest(
         raise IngestValidationError(errors.sorted())
     result = IngestResult()
 
-    with transaction.atomic():
+    # No savepoint of its own when the caller already holds a transaction (a request, an
+    # import): an error here fails the caller's transaction, which is what every caller wants,
+    # and saves two round trips on the hot path.
+    with transaction.atomic(savepoint=False):
         created = _insert(organization, mode, history, new, now) if new else {}
         # Race: a concurrent call stored one of "our" keys first; ON CONFLICT left it to them.
         missing = {key for _, key, _ in new if key not in created}
@@ -502,6 +523,22 @@ def _existing(organization, mode: str, keys: set[tuple[str, str]]) -> dict:
     return {(s, e): (pk, pub) for s, e, pk, pub in rows if (s, e) in keys}
 
 
+_UNSUBSCRIBED_SQL = (
+    "SELECT email, 'u' FROM feedback_unsubscribe WHERE organization_id = %s AND email = ANY(%s)"
+)
+_LOCK_AND_CHECK_SQL = """
+SELECT pg_advisory_xact_lock(k)
+FROM (SELECT DISTINCT hashtextextended(%s || e, 0) AS k FROM unnest(%s::text[]) AS e ORDER BY 1) s;
+SELECT email, 'u' FROM feedback_unsubscribe WHERE organization_id = %s AND email = ANY(%s)
+UNION ALL
+SELECT i.customer_email, 's'
+FROM feedback_feedbackrequest r JOIN feedback_interaction i ON i.id = r.interaction_id
+WHERE r.organization_id = %s AND i.organization_id = %s AND i.customer_email = ANY(%s)
+  AND i.mode = 'live' AND r.kind = 'initial' AND r.status IN ('scheduled', 'sent')
+  AND r.send_after > %s
+"""
+
+
 def _statuses(
     organization, mode: str, history: bool, new, now: datetime
 ) -> tuple[list[str], datetime, datetime]:
@@ -524,34 +561,22 @@ def _statuses(
 
     suppression = timedelta(days=float(org_setting(organization, "suppression_days") or 0))
     emails = sorted(candidates)
-    with connection.cursor() as cur:
-        if suppression:
-            # Serialize decisions about the same address: two concurrent calls for one customer
-            # must not both schedule a survey. Locks are taken in a fixed order (no deadlock)
-            # and released at commit.
-            cur.execute(
-                "SELECT pg_advisory_xact_lock(k) FROM"
-                " (SELECT DISTINCT hashtextextended(%s || e, 0) AS k"
-                " FROM unnest(%s::text[]) AS e ORDER BY 1) AS s",
-                [f"feedback-suppress:{organization.pk}:", emails],
-            )
-    unsubscribed = set(
-        Unsubscribe.objects.filter(organization_id=organization.pk, email__in=emails).values_list(
-            "email", flat=True
-        )
-    )
-    recently_surveyed: set[str] = set()
+    org_id = organization.pk
+    # Serialize decisions about the same address: two concurrent calls for one customer must
+    # not both schedule a survey. Locks are taken in a fixed order (no deadlock) and released
+    # at commit. The check is a second statement of the same round trip, so its snapshot is
+    # taken after the locks are held and sees the previous holder's commit.
     if suppression:
-        recently_surveyed = set(
-            FeedbackRequest.objects.filter(
-                organization_id=organization.pk,
-                interaction__customer_email__in=emails,
-                interaction__mode=Mode.LIVE,
-                kind=RequestKind.INITIAL,
-                status__in=[RequestStatus.SCHEDULED, RequestStatus.SENT],
-                send_after__gt=send_after - suppression,
-            ).values_list("interaction__customer_email", flat=True)
-        )
+        sql = _LOCK_AND_CHECK_SQL
+        params = [f"feedback-suppress:{org_id}:", emails, org_id, emails]
+        params += [org_id, org_id, emails, send_after - suppression]
+    else:
+        sql, params = _UNSUBSCRIBED_SQL, [org_id, emails]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        found = cur.fetchall()
+    unsubscribed = {email for email, why in found if why == "u"}
+    recently_surveyed = {email for email, why in found if why == "s"}
     for n, (_, _, clean) in enumerate(new):
         if statuses[n] is not None:
             continue
@@ -567,105 +592,146 @@ def _statuses(
     return statuses, send_after, expires_at
 
 
-_INTERACTION_COLUMNS = (
-    "public_id",
-    "organization_id",
-    "external_id",
-    "source",
-    "mode",
-    "channel",
-    "customer_name",
-    "customer_email",
-    "customer_phone",
-    "customer_language",
-    "agent_id",
-    "team_id",
-    "occurred_at",
-    "local_day",
-    "tags",
-    "properties",
-    "ticket_url",
-    "do_not_send",
-    "created_at",
+def _extra_columns(model, known: set[str]) -> tuple[str, list]:
+    """Columns later work added to ``model`` that ingest does not fill, with their model
+    defaults: a raw INSERT naming only ours would break on a new NOT NULL column."""
+    cols, values = [], []
+    for f in model._meta.concrete_fields:
+        if f.primary_key or f.column in known:
+            continue
+        value = f.get_default()
+        if f.get_internal_type() == "JSONField":
+            value = Json(value)
+        cols.append(f.column)
+        values.append(value)
+    return "".join(f", {c}" for c in cols), values
+
+
+_V_COLUMNS = (
+    "i_public_id, external_id, source, channel, customer_name, customer_email, customer_phone,"
+    " customer_language, agent_id, team_id, occurred_at, local_day, tags, properties,"
+    " ticket_url, do_not_send, r_public_id, status, survey_state"
 )
-_REQUEST_COLUMNS = (
-    "public_id",
-    "organization_id",
-    "interaction_id",
-    "kind",
-    "status",
-    "survey_state",
-    "send_after",
-    "sent_at",
-    "expires_at",
-    "created_at",
-    "updated_at",
+_V_WIDTH = 19
+_I_KNOWN = {
+    "public_id", "organization_id", "external_id", "source", "mode", "channel", "customer_name",
+    "customer_email", "customer_phone", "customer_language", "agent_id", "team_id",
+    "occurred_at", "local_day", "tags", "properties", "ticket_url", "do_not_send", "created_at",
+}  # fmt: skip
+_R_KNOWN = {
+    "public_id", "organization_id", "interaction_id", "kind", "status", "survey_state",
+    "send_after", "sent_at", "expires_at", "created_at", "updated_at",
+}  # fmt: skip
+_D_KNOWN = {"organization_id", "day", "agent_id", "team_id", *ROLLUP_COUNTERS}
+
+# One statement writes the interactions (ON CONFLICT DO NOTHING: a conflict is "already
+# done"), a feedback request for exactly the rows inserted, and their rollup increments.
+# Rows go in key order and rollup rows in rollup-key order, so concurrent calls take row locks
+# in the same order and cannot deadlock.
+_INSERT_SQL = """
+WITH v ({v_columns}) AS (VALUES {rows}),
+ins AS (
+    INSERT INTO feedback_interaction (public_id, organization_id, external_id, source, mode,
+        channel, customer_name, customer_email, customer_phone, customer_language, agent_id,
+        team_id, occurred_at, local_day, tags, properties, ticket_url, do_not_send,
+        created_at{i_extra_cols})
+    SELECT v.i_public_id::uuid, %s, v.external_id, v.source, %s, v.channel, v.customer_name,
+        v.customer_email, v.customer_phone, v.customer_language, v.agent_id::bigint,
+        v.team_id::bigint, v.occurred_at::timestamptz, v.local_day::date, v.tags::varchar[],
+        v.properties::jsonb, v.ticket_url, v.do_not_send::boolean, %s{i_extra_vals}
+    FROM v ORDER BY v.source, v.external_id
+    ON CONFLICT (organization_id, mode, source, external_id) DO NOTHING
+    RETURNING id, public_id, source, external_id, local_day, agent_id, team_id
+),
+req AS (
+    INSERT INTO feedback_feedbackrequest (public_id, organization_id, interaction_id, kind,
+        status, survey_state, send_after, sent_at, expires_at, created_at,
+        updated_at{r_extra_cols})
+    SELECT v.r_public_id::uuid, %s, ins.id, 'initial', v.status, v.survey_state, %s, NULL, %s,
+        %s, %s{r_extra_vals}
+    FROM ins JOIN v ON v.source = ins.source AND v.external_id = ins.external_id
+    RETURNING id, interaction_id
+),
+roll AS (
+    INSERT INTO feedback_dailyrollup (organization_id, day, agent_id, team_id,
+        {counters}{d_extra_cols})
+    SELECT %s, ins.local_day, ins.agent_id, ins.team_id, {counter_values}{d_extra_vals}
+    FROM ins WHERE %s
+    GROUP BY ins.local_day, ins.agent_id, ins.team_id
+    ORDER BY ins.local_day, ins.agent_id, ins.team_id NULLS FIRST
+    ON CONFLICT ON CONSTRAINT rollup_key
+    DO UPDATE SET interactions = feedback_dailyrollup.interactions + EXCLUDED.interactions
 )
+SELECT ins.id, ins.public_id, ins.source, ins.external_id, req.id
+FROM ins JOIN req ON req.interaction_id = ins.id
+"""
 
 
-class _InsertPlan:
-    """The INSERT for a model from the columns ingest fills plus every other column's default.
+class _InsertStatement:
+    def __init__(self):
+        from ..models import DailyRollup
 
-    Later work adds columns to these models (e.g. the survey's token hash); a raw INSERT that
-    named only ours would break on a NOT NULL column, so the rest get their model defaults.
-    """
-
-    def __init__(self, model, columns: tuple[str, ...]):
-        self.table = model._meta.db_table
-        self.extra = [
-            f for f in model._meta.concrete_fields if not f.primary_key and f.column not in columns
-        ]
-        self.columns = ", ".join((*columns, *(f.column for f in self.extra)))
-        self.width = len(columns) + len(self.extra)
-
-    def defaults(self) -> tuple:
-        values = []
-        for f in self.extra:
-            value = f.get_default()
-            values.append(
-                Json(value)
-                if isinstance(value, dict | list) and f.get_internal_type() == "JSONField"
-                else value
-            )
-        return tuple(values)
-
-    def sql(self, n_rows: int, suffix: str) -> str:
-        row = "(" + ",".join(["%s"] * self.width) + ")"
-        return (
-            f"INSERT INTO {self.table} ({self.columns}) VALUES {','.join([row] * n_rows)} {suffix}"  # noqa: S608
+        self.i_extra_cols, self.i_extra = _extra_columns(Interaction, _I_KNOWN)
+        self.r_extra_cols, self.r_extra = _extra_columns(FeedbackRequest, _R_KNOWN)
+        self.d_extra_cols, self.d_extra = _extra_columns(DailyRollup, _D_KNOWN)
+        self.counter_values = ", ".join(
+            "COUNT(*)" if c == "interactions" else "0" for c in ROLLUP_COUNTERS
         )
+        self._sql: dict[int, str] = {}
+
+    def sql(self, n_rows: int) -> str:
+        if n_rows not in self._sql:
+            row = "(" + ",".join(["%s"] * _V_WIDTH) + ")"
+            self._sql[n_rows] = _INSERT_SQL.format(
+                v_columns=_V_COLUMNS,
+                rows=",".join([row] * n_rows),
+                i_extra_cols=self.i_extra_cols,
+                i_extra_vals=",%s" * len(self.i_extra),
+                r_extra_cols=self.r_extra_cols,
+                r_extra_vals=",%s" * len(self.r_extra),
+                counters=", ".join(ROLLUP_COUNTERS),
+                counter_values=self.counter_values,
+                d_extra_cols=self.d_extra_cols,
+                d_extra_vals=",%s" * len(self.d_extra),
+            )
+            if len(self._sql) > 8:  # only the common sizes stay cached
+                self._sql.clear()
+        return self._sql[n_rows]
+
+    def params(self, rows, *, org_id, mode, now, send_after, expires_at) -> list:
+        return [
+            *(v for row in rows for v in row),
+            org_id, mode, now, *self.i_extra,
+            org_id, send_after, expires_at, now, now, *self.r_extra,
+            org_id, *self.d_extra, mode == Mode.LIVE,
+        ]  # fmt: skip
 
 
-_plans: dict = {}
-
-
-def _plan(model, columns) -> _InsertPlan:
-    if model not in _plans:
-        _plans[model] = _InsertPlan(model, columns)
-    return _plans[model]
+_statement: _InsertStatement | None = None
 
 
 def _insert(
     organization, mode: str, history: bool, new, now: datetime
 ) -> dict[tuple[str, str], IngestedRow]:
+    global _statement
+    if _statement is None:
+        _statement = _InsertStatement()
     statuses, send_after, expires_at = _statuses(organization, mode, history, new, now)
     tz = organization.tz
-    org_id = organization.pk
-    plan = _plan(Interaction, _INTERACTION_COLUMNS)
-    request_plan = _plan(FeedbackRequest, _REQUEST_COLUMNS)
-    status_of = {}
     rows = []
+    status_of = {}
     for (_, key, clean), status in zip(new, statuses, strict=True):
         status_of[key] = status
-        occurred = clean["occurred_at"]
-        clean["local_day"] = occurred.astimezone(tz).date()
+        state = (
+            SurveyState.PENDING
+            if status in (RequestStatus.SCHEDULED, RequestStatus.TEST)
+            else SurveyState.NONE
+        )
         rows.append(
             (
                 uuid.uuid4(),
-                org_id,
                 key[1],
                 key[0],
-                mode,
                 clean["channel"],
                 clean["customer_name"],
                 clean["customer_email"],
@@ -673,76 +739,33 @@ def _insert(
                 clean["customer_language"],
                 clean["agent_id"],
                 clean["team_id"],
-                occurred,
-                clean["local_day"],
+                clean["occurred_at"],
+                clean["occurred_at"].astimezone(tz).date(),
                 clean["tags"],
                 Json(clean["properties"]),
                 clean["ticket_url"],
                 clean["do_not_send"],
-                now,
-                *plan.defaults(),
+                uuid.uuid4(),
+                status,
+                state,
             )
         )
-
-    # Key order: two concurrent calls inserting overlapping keys wait on each other's index
-    # entries in the same order, so they cannot deadlock.
-    rows.sort(key=lambda r: (r[3], r[2]))
-    created: dict[tuple[str, str], tuple[int, uuid.UUID]] = {}
+    out: dict[tuple[str, str], IngestedRow] = {}
     with connection.cursor() as cur:
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
             cur.execute(
-                plan.sql(
-                    len(chunk),
-                    "ON CONFLICT (organization_id, mode, source, external_id) DO NOTHING"
-                    " RETURNING id, public_id, source, external_id",
+                _statement.sql(len(chunk)),
+                _statement.params(
+                    chunk,
+                    org_id=organization.pk,
+                    mode=mode,
+                    now=now,
+                    send_after=send_after,
+                    expires_at=expires_at,
                 ),
-                [v for row in chunk for v in row],
             )
-            for pk, public_id, src, ext in cur.fetchall():
-                created[(src, ext)] = (pk, public_id)
-
-        out: dict[tuple[str, str], IngestedRow] = {}
-        request_rows = []
-        for key, (pk, public_id) in created.items():
-            status = status_of[key]
-            state = (
-                SurveyState.PENDING
-                if status in (RequestStatus.SCHEDULED, RequestStatus.TEST)
-                else SurveyState.NONE
-            )
-            request_rows.append(
-                (
-                    uuid.uuid4(),
-                    org_id,
-                    pk,
-                    RequestKind.INITIAL,
-                    status,
-                    state,
-                    send_after,
-                    None,
-                    expires_at,
-                    now,
-                    now,
-                    *request_plan.defaults(),
-                )
-            )
-            out[key] = IngestedRow(pk, public_id, 0, status, send_after)
-        by_interaction = {r.interaction_id: r for r in out.values()}
-        for start in range(0, len(request_rows), CHUNK):
-            chunk = request_rows[start : start + CHUNK]
-            cur.execute(
-                request_plan.sql(len(chunk), "RETURNING id, interaction_id"),
-                [v for row in chunk for v in row],
-            )
-            for request_id, interaction_id in cur.fetchall():
-                by_interaction[interaction_id].request_id = request_id
-
-    if mode == Mode.LIVE and out:
-        counts = Counter(
-            (clean["local_day"], clean["agent_id"], clean["team_id"])
-            for _, key, clean in new
-            if key in out
-        )
-        rollups.rollup_apply(org_id, {k: {"interactions": n} for k, n in counts.items()})
+            for pk, public_id, src, ext, request_id in cur.fetchall():
+                key = (src, ext)
+                out[key] = IngestedRow(pk, public_id, request_id, status_of[key], send_after)
     return out
