@@ -1,0 +1,82 @@
+"""``make bench B=ingest``: single-interaction ``POST /api/v1/interactions/`` against the bare
+DRF validate+INSERT baseline, measured in the same run on the same gunicorn (the Procfile's
+``web`` command, same middleware), with a Celery worker running as deployed (the Procfile's
+``worker`` line: the survey sender's doorbells are really rung and handled).
+
+Every request is a new interaction (unique ``external_id`` and customer address, so each one is
+validated, inserted with its feedback request, scheduled and rolled up); any non-2xx answer
+fails the run, and the stored rows are counted afterwards. The two load runs alternate
+(``--rounds``) so drift on the shared cores hits both. Goal: ≥ 60 % of the baseline's req/s.
+"""
+
+from __future__ import annotations
+
+from bench.bench_baseline import measure_drf_insert_baseline
+from bench.harness import BenchFailed, Context, Row, note
+
+SLUG = "benchingest"
+AGENTS = 20
+PATH = "/api/v1/interactions/"
+
+
+def body_template(slug: str) -> str:
+    return (
+        '{"external_id": "BI-{{seq}}", "channel": "email", '
+        f'"agent": {{"email": "agent{{{{rand:1:{AGENTS}}}}}@{slug}.bench.example"}}, '
+        '"customer": {"name": "Customer {{n}}", "email": "c-{{seq}}@example.com", '
+        '"language": "en"}, '
+        '"tags": ["billing"], "properties": {"order_id": "A-{{n}}"}, '
+        '"ticket_url": "https://helpdesk.example/tickets/{{n}}"}'
+    )
+
+
+def _stored(org, run_id: str) -> int:
+    from coachhub.tenancy.context import tenant_context
+    from feedback.models import FeedbackRequest, Interaction
+
+    with tenant_context(org):
+        mine = Interaction.objects.filter(organization=org, external_id__startswith=f"BI-{run_id}")
+        interactions = mine.count()
+        # One statement, one snapshot: every stored interaction has its feedback request.
+        orphans = mine.exclude(
+            pk__in=FeedbackRequest.objects.filter(organization=org, kind="initial").values(
+                "interaction_id"
+            )
+        ).count()
+    if orphans:
+        raise BenchFailed(f"{orphans} of {interactions} interactions have no feedback request")
+    return interactions
+
+
+def run(ctx: Context) -> list[Row]:
+    seed = ctx.seed_organization(SLUG, agents=AGENTS)
+    org = seed["organization"]
+    ctx.worker()  # as deployed: the survey sender's tasks run while we load
+    server = ctx.server()
+    headers = {"Authorization": f"Bearer {seed['api_key']}"}
+    body = body_template(SLUG)
+    answered = {"n": 0}
+
+    def ingest():
+        result = ctx.load(
+            PATH, method="POST", bodies=[body], headers=headers, server=server,
+            label=f"POST {PATH}",
+        )  # fmt: skip
+        answered["n"] += result.requests
+        return result
+
+    results = ctx.alternate(
+        {"baseline": lambda: measure_drf_insert_baseline(ctx), "ingest": ingest}
+    )
+    base, ours = results["baseline"], results["ingest"]
+    stored = _stored(org, ctx.run_id)
+    # Warm-up requests are stored too; every measured 2xx answer must have left its rows.
+    if stored < answered["n"]:
+        raise BenchFailed(f"{answered['n']} answers but only {stored} interactions stored")
+    note(f"ingest: {stored} interactions stored with their feedback requests")
+    return [
+        Row("single ingest req/s (vs bare DRF insert)", ours.rps, "req/s", base.rps,
+            min_ratio=0.6),
+        Row("single ingest p50 (vs bare DRF insert)", ours.p50_ms, "ms", base.p50_ms),
+        Row("single ingest p99 (vs bare DRF insert)", ours.p99_ms, "ms", base.p99_ms),
+    ]  # fmt: skip
