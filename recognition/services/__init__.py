@@ -1,0 +1,1 @@
+"""Recognition's writes: kudos, customer-voted rewards, achievements and TV links."""
