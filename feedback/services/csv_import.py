@@ -412,66 +412,13 @@ def _store_errors(imp: CsvImport, errors: list[RowError]) -> None:
         )
 
 
-class _DryRun(Exception):
-    pass
-
-
 def _validate_items(organization, items: list[dict], history: bool) -> list[dict]:
-    """The ingest's own validation of ``items``, writing nothing.
-
-    Uses ``ingest.interactions_validate`` when the ingest module offers it; otherwise the same
-    steps ``interactions_ingest`` runs before its INSERTs (keys, stored duplicates, field checks,
-    agents), from its helpers: half the cost of a dry-run ingest rolled back, for a check that
-    reads a million rows.
-    """
-    from . import ingest
+    """The ingest's own validation of ``items`` (every error, nothing written)."""
+    from .ingest import interactions_validate
 
     if not items:
         return []
-    validate = getattr(ingest, "interactions_validate", None)
-    if validate is not None:
-        return list(validate(organization, items, default_source=SOURCE, history=history))
-    try:
-        return _validate_with_ingest_helpers(ingest, organization, items)
-    except AttributeError:  # the helpers moved: fall back to a dry run, rolled back
-        try:
-            with transaction.atomic():
-                ingest.interactions_ingest(
-                    organization, items, default_source=SOURCE, mode="live", history=history
-                )
-                raise _DryRun
-        except _DryRun:
-            return []
-        except ingest.IngestValidationError as exc:
-            return list(exc.errors)
-
-
-def _validate_with_ingest_helpers(ingest, organization, items: list[dict]) -> list[dict]:
-    errors = ingest._Errors("interactions")
-    keys = []
-    for i, raw in enumerate(items):
-        key, key_errors = ingest._key(raw, SOURCE, None)
-        for name, reason in key_errors:
-            errors.add(i, name, reason)
-        keys.append(key)
-    existing = ingest._existing(organization, "live", {k for k in keys if k})
-    channels = ingest.allowed_channels(organization)
-    now = timezone.now()
-    first: set = set()
-    new = []
-    for i, (raw, key) in enumerate(zip(items, keys, strict=True)):
-        if key is None or key in existing or key in first:
-            continue
-        first.add(key)
-        clean = ingest._validate(raw, i, errors, channels=channels, now=now)
-        if clean is not None:
-            new.append((i, clean))
-    agents = ingest._agents_for(organization, [c["agent_ref"] for _, c in new])
-    for i, clean in new:
-        if agents.get(clean["agent_ref"]) is None:
-            what = "e-mail" if clean["agent_ref"][0] == "email" else "employee_id"
-            errors.add(i, "agent", f"No active agent with this {what} in the organization.")
-    return errors.sorted()
+    return interactions_validate(organization, items, default_source=SOURCE, history=history)
 
 
 def csv_import_check(imp: CsvImport, *, chunk_rows: int | None = None) -> CsvImport:
