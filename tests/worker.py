@@ -7,8 +7,9 @@ test session's queue (``settings.CELERY_TASK_DEFAULT_QUEUE``, unique per session
 through the generic ``OUTBOX_CONSUMER_MODULES`` setting.
 
 Use the ``celery_worker`` fixture in tests marked ``django_db(transaction=True)``: the worker
-only sees committed rows. ``celery_worker.kill()`` is ``kill -9`` of the worker's whole process
-group (main process and pool children); ``celery_worker.start()`` brings up a fresh one.
+only sees committed rows. The worker lives for one test module (see ``celery_worker_session``).
+``celery_worker.kill()`` is ``kill -9`` of the worker's whole process group (main process and
+pool children); ``celery_worker.start()`` brings up a fresh one.
 
 The fixtures are registered for the whole suite by ``pytest_plugins`` in tests/conftest.py.
 """
@@ -202,10 +203,11 @@ def _forget_unacked(queue: str) -> None:
         r.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker_session(django_db_setup, django_db_blocker, tmp_path_factory):
-    """One worker per test session (started on first use, stopped before the test database is
-    dropped)."""
+    """One worker per test module (started on first use). Stopped at the end of the module: a
+    worker left running would take the doorbells of later modules' tests, which play the worker
+    in-process, and race them."""
     with django_db_blocker.unblock():
         env = worker_env()
     worker = Worker(env, tmp_path_factory.mktemp("celery-worker"))
