@@ -148,13 +148,39 @@ def _rule_form(request, org, rule=None):
         if not errors:
             messages.success(request, "Rule saved.")
             return redirect("coaching:rule_list", org=org)
+    if values:
+        form = {**values, "team": request.POST.get("team", "")}
+    elif rule is not None:
+        form = {
+            "name": rule.name,
+            "kind": rule.kind,
+            "threshold": rule.threshold.normalize() if rule.threshold is not None else "",
+            "window": rule.window or "",
+            "keywords": ", ".join(rule.keywords),
+            "pattern": rule.pattern,
+            "channels": rule.channels,
+            "is_active": rule.is_active,
+            "team": str(rule.team.public_id) if rule.team else "",
+        }
+    else:
+        form = {
+            "name": "",
+            "kind": RuleKind.STARS_AT_MOST,
+            "threshold": "",
+            "window": "",
+            "keywords": "",
+            "pattern": "",
+            "channels": [],
+            "is_active": True,
+            "team": "",
+        }
     status = 400 if errors else 200
     return render(
         request,
         "coaching/rule_form.html",
         {
             "rule": rule,
-            "values": values,
+            "form": form,
             "errors": errors,
             "kinds": RuleKind.choices,
             "channel_choices": AlertChannel.choices,
@@ -499,8 +525,8 @@ def _back(request, org, fallback):
 
 @require_POST
 def save_response(request, org, response_id):
+    response = feedback_stream.get_response_for(request.member, response_id)  # 404 first
     _agent_only(request)
-    response = feedback_stream.get_response_for(request.member, response_id)
     saved = note_svc.saved_toggle(request.member, response=response)
     messages.success(request, "Saved for your next 1:1." if saved else "Removed from your list.")
     return _back(request, org, reverse("coaching:saved_list", kwargs={"org": org}))
@@ -508,8 +534,8 @@ def save_response(request, org, response_id):
 
 @require_POST
 def save_note(request, org, note_id):
+    note = sel.get_note_for(request.member, note_id)  # 404 first
     _agent_only(request)
-    note = sel.get_note_for(request.member, note_id)
     saved = note_svc.saved_toggle(request.member, note=note)
     messages.success(request, "Saved for your next 1:1." if saved else "Removed from your list.")
     return _back(request, org, reverse("coaching:saved_list", kwargs={"org": org}))

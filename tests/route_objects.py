@@ -237,3 +237,101 @@ def qa_dispute_of_org_b(cast):
         return dispute_open(
             review, agent=cast.bea, reason="Globex dispute", whole_review=True, criteria=[]
         ).public_id
+
+
+# --- feedback streams and coaching (alerts, rules, notes, follow-ups, saved, deliveries) -------
+
+
+def _response_of_org_b(cast):
+    from .qa_factories import make_interaction, rate
+
+    return rate(make_interaction(cast.org_b, cast.bea), 1)
+
+
+@register("response_id")
+def response_of_org_b(cast):
+    return _response_of_org_b(cast).public_id
+
+
+def _alert_of_org_b(cast):
+    from coaching.models import Alert, AlertRule
+
+    response = _response_of_org_b(cast)
+    with tenant_context(cast.org_b):
+        rule = AlertRule.objects.filter(organization=cast.org_b).first()
+        return Alert.objects.create(
+            organization=cast.org_b,
+            rule=rule,
+            response=response,
+            interaction_id=response.interaction_id,
+            agent_id=response.agent_id,
+            team_id=response.team_id,
+            reason="Globex alert",
+        )
+
+
+@register("alert_id")
+def alert_of_org_b(cast):
+    return _alert_of_org_b(cast).public_id
+
+
+@register("rule_id")
+def alert_rule_of_org_b(cast):
+    from coaching.models import AlertRule
+
+    with tenant_context(cast.org_b):
+        return AlertRule.objects.filter(organization=cast.org_b).first().public_id
+
+
+@register("behaviour_id")
+def behaviour_of_org_b(cast):
+    from coaching.models import FocusBehaviour
+
+    with tenant_context(cast.org_b):
+        return FocusBehaviour.objects.filter(organization=cast.org_b).first().public_id
+
+
+def _note_of_org_b(cast):
+    from coaching.models import FocusBehaviour, NoteKind
+    from coaching.services.notes import note_create
+
+    with tenant_context(cast.org_b):
+        return note_create(
+            author=cast.bob,
+            agent=cast.bea,
+            kind=NoteKind.DEVELOPMENTAL,
+            behaviour=FocusBehaviour.objects.filter(organization=cast.org_b).first(),
+            body="Globex note",
+        )
+
+
+@register("note_id")
+def note_of_org_b(cast):
+    return _note_of_org_b(cast).public_id
+
+
+@register("follow_up_id")
+def follow_up_of_org_b(cast):
+    from coaching.models import FollowUp
+
+    note = _note_of_org_b(cast)
+    with tenant_context(cast.org_b):
+        return FollowUp.objects.get(organization=cast.org_b, note=note).public_id
+
+
+@register("channel_delivery_id")
+def channel_delivery_of_org_b(cast):
+    import uuid
+
+    from coaching.models import ChannelDelivery, DeliveryState
+
+    with tenant_context(cast.org_b):
+        return ChannelDelivery.objects.create(
+            organization=cast.org_b,
+            kind="webhook",
+            event_id=uuid.uuid4(),
+            event_type="ping",
+            target="https://globex.example/hook",
+            body="{}",
+            state=DeliveryState.FAILED,
+        ).public_id

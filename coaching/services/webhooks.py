@@ -137,10 +137,17 @@ def delivery_send(organization_id: int, delivery_id: int) -> str:
         if row is None or row.state != DeliveryState.PENDING or row.attempts != delivery.attempts:
             return "lost-claim"  # our lease ran out and another attempt took over
         now = timezone.now()
+        # Numbered across the row's whole life (an admin's retry resets ``attempts``).
+        last = (
+            DeliveryAttempt.objects.filter(organization_id=organization_id, delivery=row)
+            .order_by("-number")
+            .values_list("number", flat=True)
+            .first()
+        )
         DeliveryAttempt.objects.create(
             organization_id=organization_id,
             delivery=row,
-            number=row.attempts,
+            number=(last or 0) + 1,
             status_code=status_code,
             error=error[:500],
             duration_ms=duration_ms,
