@@ -11,7 +11,8 @@ the schema inside a rolled-back transaction and asserting the problem is reporte
 * ``unique_problems`` / ``index_problems``: ``organization_id`` is in every unique constraint
   and unique index and is the first column of every other index (primary keys excepted).
 * ``runtime_role_problems``: the role that serves requests is no superuser, has no BYPASSRLS,
-  owns no table and cannot become the owner.
+  owns no table, cannot become the owner and may not TRUNCATE (which ignores RLS).
+* ``public_views``: views and materialized views (no RLS of their own) must be listed.
 * ``scope_problems``: a tenant model's default manager refuses to query outside a scope.
 """
 
@@ -203,6 +204,13 @@ def runtime_role_problems(role: str, tables: set[str]) -> list[str]:
         problems.append(f"role {role} is a superuser (RLS does not apply)")
     if bypass:
         problems.append(f"role {role} has BYPASSRLS")
+    for (table,) in _rows(
+        """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relname = ANY(%s)
+             AND has_table_privilege(%s, c.oid, 'TRUNCATE')""",
+        [sorted(tables), role],
+    ):
+        problems.append(f"{table}: role {role} may TRUNCATE it (TRUNCATE ignores RLS)")
     for table, owner in _rows(
         """SELECT c.relname, pg_get_userbyid(c.relowner) FROM pg_class c
            JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -214,6 +222,19 @@ def runtime_role_problems(role: str, tables: set[str]) -> list[str]:
             f"{table}: role {role} owns it or acts as its owner {owner} (could disable RLS)"
         )
     return problems
+
+
+def public_views() -> dict[str, str]:
+    """Views and materialized views in ``public`` → their kind. A materialized view has no
+    row-level security at all and a view runs with its owner's rights: each needs a reason."""
+    return {
+        name: {"v": "view", "m": "materialized view"}[kind]
+        for name, kind in _rows(
+            """SELECT c.relname, c.relkind FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm')"""
+        )
+    }
 
 
 def scope_problems() -> list[str]:
