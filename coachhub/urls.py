@@ -40,6 +40,8 @@ urlpatterns = [
     path("hooks/", include("feedback.hook_urls")),
     # Customer survey links: the token resolves the organization (GlobalLookup).
     path("s/", include("feedback.survey_urls")),
+    # Floor-screen leaderboards: the token resolves the organization (GlobalLookup tv_link).
+    path("tv/", include("recognition.tv_urls")),
 ]
 
 # Benchmark reference endpoints, only when COACHHUB_BENCH=1 (bench/run.py; see settings.py).
