@@ -102,10 +102,18 @@ class _Survey:
         self.language = svc.language_for(self.interaction, self.organization)
 
     def context(
-        self, *, pending_stars=None, errors=None, posted=None, posted_stars=None, **extra
+        self,
+        *,
+        pending_stars=None,
+        errors=None,
+        posted=None,
+        posted_stars=None,
+        response=False,
+        **extra,
     ) -> dict:
         org = self.organization
-        response = svc.response_of(self.request)
+        if response is False:  # not handed over by the caller (None: there is none)
+            response = svc.response_of(self.request)
         stars = response.stars if response else None
         if posted is not None and posted_stars in range(1, 6):
             # A refused answer is shown as the customer sent it, questions and all.
@@ -192,7 +200,7 @@ def _survey_page(request, token: str, page: _Survey) -> HttpResponse:
         stars = -1  # reported as invalid by the service
     answers = None if action == "confirm" else _answers_from(request.POST)
     try:
-        svc.survey_answer_record(
+        response = svc.survey_answer_record(
             fr, stars=stars, answers=answers, finish=action == "finish", locked=True
         )
     except svc.SurveyClosed:
@@ -207,13 +215,14 @@ def _survey_page(request, token: str, page: _Survey) -> HttpResponse:
             status=400,
         )
     if action == "finish":
-        fr.refresh_from_db()
         template = "feedback/survey/_thanks.html" if request.htmx else "feedback/survey/thanks.html"
-        return _render(request, template, page.context())
+        return _render(request, template, page.context(response=response))
     if request.htmx:
         if action == "save":
             return _secure(HttpResponse(status=204))
-        return _render(request, "feedback/survey/_form.html", page.context(saved=True))
+        return _render(
+            request, "feedback/survey/_form.html", page.context(saved=True, response=response)
+        )
     return _secure(redirect("survey:page", token=token))
 
 
