@@ -73,3 +73,65 @@ def send_channel_deliveries(org) -> list[str]:
             ).values_list("id", flat=True)
         )
     return [delivery_send(org.pk, i) for i in ids]
+
+
+def burst(org, agent, n: int, stars: int = 1, *, comment: str = "") -> list[Response]:
+    """``n`` confirmed answers for ``agent`` and their ``response.answered`` events, written in
+    one transaction as the survey would (its doorbells ring on commit). Fast enough for batches
+    of hundreds; the survey pages themselves are tested elsewhere."""
+    from coachhub.core.outbox import event_record
+    from feedback.models import FeedbackRequest
+    from feedback.services.ingest import interactions_ingest
+
+    items = [
+        {
+            "external_id": f"B-{uuid.uuid4().hex[:12]}",
+            "channel": "chat",
+            "agent": {"email": agent.user.email},
+            "customer": {"name": "Burst Customer", "email": f"b{i}@example.com"},
+            "do_not_send": True,
+        }
+        for i in range(n)
+    ]
+    with tenant_context(org):
+        result = interactions_ingest(org, items)
+        requests = {
+            r.interaction_id: r
+            for r in FeedbackRequest.objects.filter(
+                organization_id=org.pk, interaction_id__in=result.pks
+            ).select_related("interaction")
+        }
+        now = timezone.now()
+        responses = Response.objects.bulk_create(
+            [
+                Response(
+                    organization_id=org.pk,
+                    request=requests[pk],
+                    interaction_id=pk,
+                    agent_id=agent.pk,
+                    team_id=agent.team_id,
+                    stars=stars,
+                    comment=comment,
+                    confirmed=True,
+                    submitted_at=now,
+                    updated_at=now,
+                )
+                for pk in result.pks
+            ]
+        )
+        for r in responses:
+            event_record(
+                org.pk,
+                "response.answered",
+                {
+                    "response": str(r.public_id),
+                    "interaction": str(requests[r.interaction_id].interaction.public_id),
+                    "agent_id": agent.pk,
+                    "team_id": agent.team_id,
+                    "mode": "live",
+                    "kind": "initial",
+                    "stars": stars,
+                    "comment": comment,
+                },
+            )
+    return responses
