@@ -335,3 +335,38 @@ def channel_delivery_of_org_b(cast):
             body="{}",
             state=DeliveryState.FAILED,
         ).public_id
+
+
+# --- recognition --------------------------------------------------------------------------------
+
+
+@register("reward_id")
+def earned_reward_of_org_b(cast):
+    from recognition.models import EarnedReward
+
+    with tenant_context(cast.org_b):
+        return EarnedReward.objects.create(
+            organization=cast.org_b, agent=cast.bea, tier="small", votes=1
+        ).public_id
+
+
+@register("item_id")
+def reward_item_of_org_b(cast):
+    from recognition.models import RewardItem
+
+    with tenant_context(cast.org_b):
+        return RewardItem.objects.create(
+            organization=cast.org_b, tier="small", name="Globex coffee"
+        ).public_id
+
+
+@register("link_id")
+def tv_link_of_org_b(cast):
+    from recognition.services.tv import tv_link_create
+
+    with tenant_context(cast.org_b):
+        from tests.factories import make_member
+
+        admin = make_member(cast.org_b, "admin")
+        link, _secret = tv_link_create(admin, name="Globex floor")
+    return link.public_id
