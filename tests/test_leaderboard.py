@@ -69,7 +69,7 @@ def test_page_shows_n_raw_smoothed_and_explains_the_method(board, client_for):
     c = client_for(board.alice)
     url = reverse("recognition:leaderboard", kwargs={"org": board.org_a.slug})
     with tenant_context(board.org_a):
-        for i in range(30):  # more agents must not mean more queries
+        for _i in range(30):  # more agents must not mean more queries
             make_member(board.org_a, team=board.team_a1)
     with assert_num_queries_at_most(30):
         r = c.get(url)
