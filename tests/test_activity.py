@@ -74,3 +74,38 @@ def test_non_admins_get_403_on_the_activity_page(cast, client_for, who):
 
 def test_another_organizations_member_gets_404(cast, client_for):
     assert client_for(cast.bob).get("/o/acme/feedback/activity/").status_code == 404
+
+
+def test_api_calls_accepted_and_refused_are_listed_with_the_reason(cast, clean, client):
+    from coachhub.accounts.services import api_key_create
+    from coachhub.tenancy.context import tenant_context
+
+    with tenant_context(cast.org_a):
+        _key, secret = api_key_create(organization=cast.org_a, name="helpdesk")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    good = {
+        "external_id": "ZD-1",
+        "channel": "email",
+        "agent": {"email": "ann@acme.test"},
+        "customer": {"name": "Lee", "email": "lee@example.com"},
+    }
+    bad = {**good, "external_id": "ZD-2", "agent": {"email": "nobody@acme.test"}}
+    post = lambda path, body: client.post(path, body, content_type="application/json", **auth)  # noqa: E731
+    assert post("/api/v1/interactions/", good).status_code == 201
+    assert post("/api/v1/interactions/", bad).status_code == 400  # rolled back, still listed
+    assert post("/api/v1/interactions/bulk/", {"interactions": [good, bad]}).status_code == 400
+    assert post("/api/v1/interactions/bulk/", {"interactions": [good]}).status_code == 200
+    entries = activity.activity_recent_for(cast.org_a.pk, "api")
+    assert [(e["outcome"], e["status"]) for e in entries] == [
+        ("accepted", 200),
+        ("rejected", 400),
+        ("rejected", 400),
+        ("accepted", 201),
+    ]
+    assert entries[3]["ref"] == "ZD-1"
+    assert entries[2]["reason"].startswith("agent: No active agent")
+    assert entries[1]["reason"].startswith("interactions[1].agent:")
+    assert entries[0]["reason"] == "0 created, 1 duplicates"
+    # No key, no organization: nobody's activity.
+    client.post("/api/v1/interactions/", good, content_type="application/json")
+    assert len(activity.activity_recent_for(cast.org_a.pk, "api")) == 4

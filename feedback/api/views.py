@@ -25,6 +25,7 @@ from ..services.ingest import (
     interactions_ingest,
 )
 from . import serializers as s
+from .activity import RecordsIngestActivity
 
 MAX_BODY = 1024 * 1024  # 1 MiB
 
@@ -91,7 +92,7 @@ LIMIT = OpenApiParameter(
 CURSOR = OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from `next`.")
 
 
-class InteractionListView(TenantAPIView):
+class InteractionListView(RecordsIngestActivity, TenantAPIView):
     parser_classes = [LimitedJSONParser]
     serializer_class = s.InteractionOut
 
@@ -143,7 +144,7 @@ class InteractionListView(TenantAPIView):
         return Response(s.InteractionOut(obj).data, status=201 if result.created_flags[0] else 200)
 
 
-class InteractionBulkView(TenantAPIView):
+class InteractionBulkView(RecordsIngestActivity, TenantAPIView):
     parser_classes = [LimitedJSONParser]
     serializer_class = s.BulkOut
     pagination_class = None
