@@ -293,7 +293,7 @@ def leaderboard_page(request, org):
         lb = selectors.leaderboard(
             request.organization,
             metric=data.get("metric") or "stars",
-            period=data.get("period") or "week",
+            period=data.get("period") or "month",
             team=team,
             start=data.get("start"),
             end=data.get("end"),

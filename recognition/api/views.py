@@ -115,7 +115,7 @@ class LeaderboardView(TenantAPIView):
                 "period",
                 OpenApiTypes.STR,
                 enum=["week", "month", "custom"],
-                description="Default week.",
+                description="Default month (the last 30 days).",
             ),
             OpenApiParameter(
                 "team", OpenApiTypes.UUID, description="A team; none: the organization."
@@ -132,7 +132,7 @@ class LeaderboardView(TenantAPIView):
             raise exceptions.ValidationError(
                 {"metric": [f"Use one of {', '.join(selectors.METRICS)}."]}
             )
-        period = q.get("period") or "week"
+        period = q.get("period") or "month"
         if period not in selectors.PERIODS:
             raise exceptions.ValidationError({"period": ["Use week, month or custom."]})
         team = None

@@ -22,8 +22,9 @@ IMPROVED_MIN_N = 10  # ratings in each 30-day window before "improved" means any
 STREAK_DAYS = 5
 
 
-def award(member: Membership, badge: str, now=None) -> bool:
-    """Award ``badge`` once; True when it is new (then the member is notified)."""
+def award(member: Membership, badge: str, now=None, *, announce: bool = True) -> bool:
+    """Award ``badge`` once; True when it is new (then the member is notified unless
+    ``announce`` is off: seeded history notifies nobody)."""
     try:
         with transaction.atomic():
             Achievement.objects.create(
@@ -34,6 +35,8 @@ def award(member: Membership, badge: str, now=None) -> bool:
             )
     except IntegrityError:
         return False
+    if not announce:
+        return True
     notify(
         member,
         "achievement",
@@ -82,12 +85,14 @@ def improved(days: dict, today) -> bool:
     return n_new >= IMPROVED_MIN_N and n_old >= IMPROVED_MIN_N and new - old >= IMPROVED_BY - 1e-9
 
 
-def rating_badges(agent: Membership, stars: int | None, now=None) -> list[str]:
+def rating_badges(
+    agent: Membership, stars: int | None, now=None, *, announce: bool = True
+) -> list[str]:
     """After a finished rating: first five-star, 10/100/1,000 ratings, a 5-day streak with no
     rating below 4, the 30-day average up by 0.3 stars. Reads DailyRollup only."""
     now = now or timezone.now()
     earned = []
-    if stars == 5 and award(agent, Badge.FIRST_FIVE_STAR, now):
+    if stars == 5 and award(agent, Badge.FIRST_FIVE_STAR, now, announce=announce):
         earned.append(Badge.FIRST_FIVE_STAR)
     total = (
         DailyRollup.objects.filter(organization_id=agent.organization_id, agent=agent).aggregate(
@@ -96,12 +101,14 @@ def rating_badges(agent: Membership, stars: int | None, now=None) -> list[str]:
         or 0
     )
     for threshold, badge in RATING_BADGES:
-        if total >= threshold and award(agent, badge, now):
+        if total >= threshold and award(agent, badge, now, announce=announce):
             earned.append(badge)
     today = now.astimezone(agent.organization.tz).date()
     days = _days(agent, today - timedelta(days=59), today)
-    if has_streak(days, today - timedelta(days=59), today) and award(agent, Badge.STREAK_5, now):
+    if has_streak(days, today - timedelta(days=59), today) and award(
+        agent, Badge.STREAK_5, now, announce=announce
+    ):
         earned.append(Badge.STREAK_5)
-    if improved(days, today) and award(agent, Badge.IMPROVED, now):
+    if improved(days, today) and award(agent, Badge.IMPROVED, now, announce=announce):
         earned.append(Badge.IMPROVED)
     return earned

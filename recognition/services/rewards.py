@@ -39,7 +39,7 @@ def vote_counts(response: Response) -> bool:
 
 
 @transaction.atomic
-def vote_count(response: Response, now=None) -> EarnedReward | None:
+def vote_count(response: Response, now=None, *, announce: bool = True) -> EarnedReward | None:
     """Count the response's vote exactly once (RewardVote is unique per response); when the
     agent's count for the tier reaches the threshold, earn a reward and restart the count."""
     if not vote_counts(response):
@@ -77,7 +77,7 @@ def vote_count(response: Response, now=None) -> EarnedReward | None:
             earned_at=now,
         )
     counter.save(update_fields=["votes"])
-    if earned is not None:
+    if earned is not None and announce:
         _announce(earned)
     return earned
 
