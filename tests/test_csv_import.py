@@ -88,14 +88,18 @@ def confirm_and_run(org, imp) -> CsvImport:
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
+def _media(request, settings, tmp_path):
+    if "celery_worker" in request.fixturenames:
+        return  # the real worker reads uploads where production puts them
     settings.MEDIA_ROOT = tmp_path  # uploads of the tests never land in the project's media/
 
 
 @pytest.fixture(autouse=True)
-def _no_broker(monkeypatch):
+def _no_broker(request, monkeypatch):
     """Doorbells are recorded, not sent: the tests run the task bodies themselves."""
     rung = []
+    if "celery_worker" in request.fixturenames:
+        return rung  # a real worker answers the doorbells
     monkeypatch.setattr(
         "feedback.tasks.csv_import_run_task.apply_async", lambda **kw: rung.append(("run", kw))
     )
@@ -469,3 +473,21 @@ def test_the_sweep_task_runs(cast, django_capture_on_commit_callbacks, _no_broke
     assert _no_broker == [
         ("run", {"kwargs": {"organization_id": cast.org_a.pk, "csv_import_id": imp.pk}})
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_imports_a_confirmed_file(cast, client_for, celery_worker):
+    from .worker import wait_for
+
+    client = client_for(cast.alice)
+    resp = upload(client, csv_text(*(row(i) for i in range(1, 8))), history=True)
+    imp = the_import(cast.org_a)
+    assert imp.status == ImportStatus.READY
+    assert client.post(f"/o/acme/feedback/import/{imp.public_id}/confirm/").status_code == 302
+    done = wait_for(
+        lambda: the_import(cast.org_a).status == ImportStatus.DONE,
+        timeout=30,
+        message="the worker to finish the import",
+    )
+    assert done and the_import(cast.org_a).created == 7 and interactions(cast.org_a) == 7
+    assert "7 created" in client.get(resp["Location"]).content.decode()

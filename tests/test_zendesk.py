@@ -255,7 +255,7 @@ def test_duplicate_deliveries_make_one_delivery_row_and_one_interaction(cast, en
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_identical_deliveries_make_one_interaction(cast, endpoint):
-    n = 8
+    n = 20
     body = json.dumps(payload("777")).encode()
     headers = signed_headers(ZENDESK_TEST_SECRET, body)
     barrier = threading.Barrier(n)
@@ -473,3 +473,13 @@ def test_a_delivery_stuck_waiting_can_be_run_by_an_admin(cast, endpoint, client_
         assert d.status == InboundStatus.PROCESSED and Interaction.objects.count() == 1
     assert run_worker(cast.org_a) == ["done"]  # the late worker run finds it done
     assert counts(cast.org_a) == (1, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_turns_a_signed_delivery_into_an_interaction(cast, endpoint, celery_worker):
+    from .worker import wait_for
+
+    assert post_signed(Client(), endpoint, payload("5150")).status_code == 202
+    wait_for(lambda: counts(cast.org_a) == (1, 1), timeout=30, message="the worker's interaction")
+    with tenant_context(cast.org_a):
+        assert InboundDelivery.objects.get().status == InboundStatus.PROCESSED
