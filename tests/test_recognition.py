@@ -393,7 +393,7 @@ def test_tv_link_shows_the_board_without_login_honours_preference_and_revoked_is
         link, secret = tv_link_create(cast.alice, name="Floor", team=cast.team_a1)
     r = client.get(f"/tv/{secret}/")
     page = r.content.decode()
-    assert r.status_code == 200 and 'http-equiv="refresh"' in page
+    assert r.status_code == 200 and 'hx-trigger="every 60s"' in page
     assert "Ownership" in page and "Teamwork" not in page  # only public kudos on the screen
     assert "lee@example.com" not in page
     assert client.get("/tv/not-a-token/").status_code == 404
