@@ -294,3 +294,49 @@ def test_other_organization_gets_404_on_every_review_page(qa, client_for):
     for name in ("review_detail", "dispute_new"):
         assert c.get(url(qa.org_a, name, review_id=review.public_id)).status_code == 404
     assert c.get(url(qa.org_b, "review_detail", review_id=review.public_id)).status_code == 404
+
+
+def test_alert_and_response_links_record_where_a_review_came_from(qa, client_for):
+    c = client_for(qa.sam)
+    page = c.get(
+        url(qa.org_a, "interaction", interaction_id=qa.ann_call.public_id) + "?source=alert"
+    )
+    assert b'name="source" value="alert"' in page.content
+    c.post(
+        url(qa.org_a, "review_start", interaction_id=qa.ann_call.public_id),
+        {"version": str(qa.version.public_id), "source": "alert"},
+    )
+    with tenant_context(qa.org_a):
+        assert Review.objects.get().source == ReviewSource.ALERT
+    # starting twice reopens the same draft
+    c.post(
+        url(qa.org_a, "review_start", interaction_id=qa.ann_call.public_id),
+        {"version": str(qa.version.public_id)},
+    )
+    with tenant_context(qa.org_a):
+        assert Review.objects.count() == 1
+    # a scorecard id of another card, or garbage, is refused without a 500
+    r = c.post(
+        url(qa.org_a, "review_start", interaction_id=qa.ann_call.public_id),
+        {"version": "not-a-uuid"},
+        follow=True,
+    )
+    assert r.status_code == 200 and b"Choose a published scorecard" in r.content
+
+
+def test_review_page_query_count_does_not_grow_with_history(qa, client_for):
+    from .conftest import assert_num_queries_at_most
+
+    review = make_review(qa.sam, qa.ann_call, qa.card)
+    c = client_for(qa.ann)
+    detail = url(qa.org_a, "review_detail", review_id=review.public_id)
+    c.get(detail)
+    with assert_num_queries_at_most(40) as first:
+        assert c.get(detail).status_code == 200
+    from qa.services.disputes import dispute_open
+
+    with tenant_context(qa.org_a):
+        fresh = Review.objects.get(pk=review.pk)
+        dispute_open(fresh, agent=qa.ann, reason="x", whole_review=True, criteria=[])
+    with assert_num_queries_at_most(len(first.captured_queries) + 3):
+        assert c.get(detail).status_code == 200

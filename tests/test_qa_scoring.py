@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from qa import scoring
 from qa.scoring import NOT_APPLICABLE, REVIEW, SECTION, CriterionSpec, blend, score
 
-YES_NO = dict(minimum=0, maximum=1)
-ONE_FIVE = dict(minimum=1, maximum=5)
+YES_NO = {"minimum": 0, "maximum": 1}
+ONE_FIVE = {"minimum": 1, "maximum": 5}
 
 
 def spec(key, section="s", weight=10, scale=ONE_FIVE, **kw):

@@ -165,7 +165,7 @@ class ReviewDetailView(TenantAPIView):
 
     def get_tenant_queryset(self):
         return _reviews(self).prefetch_related(
-            Prefetch("answers", queryset=Answer.objects.select_related("criterion"))
+            Prefetch("answers", queryset=Answer.objects.select_related("criterion__section"))
         )
 
     @extend_schema(
@@ -174,7 +174,15 @@ class ReviewDetailView(TenantAPIView):
     )
     def get(self, request, review_id):
         review = self.get_object()
-        answers = sorted(review.answers.all(), key=lambda a: (a.criterion.position, a.criterion_id))
+        answers = sorted(
+            review.answers.all(),
+            key=lambda a: (
+                a.criterion.section.position,
+                a.criterion.section_id,
+                a.criterion.position,
+                a.criterion_id,
+            ),
+        )
         for a in answers:
             a.label = None if a.na or a.value is None else a.criterion.label_for(a.value)
         review.answer_list = answers
