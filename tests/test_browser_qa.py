@@ -189,3 +189,12 @@ def test_scorecard_review_dispute_and_partial_acceptance(live_server, browser, d
     assert "Answer changed · “Resolves the issue” 2 → 5" in history
     assert "Score changed 20.8 % → 83.3 %" in history
     screenshot(agent, "qa_review_history")
+
+    # 6. Reports read the same numbers: weekly per agent, pass rate, leniency, correlation.
+    sup.get_by_role("navigation", name="Main").get_by_role("link", name="QA reports").click()
+    visit(sup, "qa reports")
+    assert "Ana Ruiz" in sup.content() and "83.3" in sup.content()
+    screenshot(sup, "qa_reports")
+    sup.get_by_role("link", name="QA vs customer stars").click()
+    visit(sup, "qa correlation")
+    assert "Not enough data" in sup.content()
