@@ -2,4 +2,5 @@
 module so the people working on feedback do not edit one file: surveys are in seed_surveys.py;
 add history steps beside it and import them here."""
 
-from . import seed_surveys  # noqa: F401  (registers the "feedback surveys" step)
+# Registers the "feedback history" (seed_history) and "feedback surveys" (seed_surveys) steps.
+from . import seed_history, seed_surveys  # noqa: F401

@@ -296,3 +296,32 @@ def test_incremental_rollups_equal_rebuilt_ones(ny, first, then):
         rebuilt = snapshot(org)
         transaction.savepoint_rollback(sid)
     assert incremental == rebuilt
+
+
+# --- demo history ---------------------------------------------------------------------------------
+
+
+def test_demo_history_seed_is_idempotent_and_its_rollups_equal_a_rebuild(db, settings, tmp_path):
+    from coachhub.accounts.services import organization_create
+    from coachhub.core.seed import DEMO_ORGS, seed_people
+    from feedback.seed_history import feedback_history
+
+    settings.MEDIA_ROOT = tmp_path
+    spec = DEMO_ORGS[0]
+    org = organization_create(slug=spec["slug"], name=spec["name"], time_zone=spec["time_zone"])
+    with tenant_context(org):
+        demo = seed_people(org, spec, log=lambda *_: None)
+        feedback_history(demo)
+        n = Interaction.objects.count()
+        answered = Response.objects.filter(confirmed=True).count()
+        assert 1500 < n < 5000 and answered > 200
+        assert (
+            Response.objects.exclude(comment="")
+            .filter(comment__icontains="password reset")
+            .exists()
+        )
+        incremental = snapshot(org)
+        feedback_history(demo)  # a re-run changes nothing
+        assert Interaction.objects.count() == n and snapshot(org) == incremental
+        rollups_rebuild(org)
+        assert snapshot(org) == incremental
