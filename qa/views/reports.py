@@ -70,9 +70,11 @@ def qa_reports(request, org):
         )
         entry["cells"][r["week"]] = r
         entry["n"] += r["n"]
+        entry["passed"] = entry.get("passed", 0) + r["passed"]
     table_rows = sorted(table.values(), key=lambda e: str(e["label"]).lower())
     for entry in table_rows:
         entry["row"] = [entry["cells"].get(w) for w in week_list]
+        entry["pass_rate"] = entry["passed"] / entry["n"] * 100 if entry["n"] else None
     leniency = selectors.reviewer_leniency(member, start=start, end=end)
     names = _labels(request.organization.pk, "reviewer", {r["reviewer_id"] for r in leniency})
     for r in leniency:
