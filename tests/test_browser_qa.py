@@ -126,6 +126,7 @@ def test_scorecard_review_dispute_and_partial_acceptance(live_server, browser, d
     interaction_id = ana_interaction()
     sup = sign_in(browser, base, "marcus@northwind.example", demo)
     visit(sup, "interaction", f"{base}/o/northwind/qa/interactions/{interaction_id}/")
+    screenshot(sup, "qa_interaction")
     sup.get_by_role("button", name="Start review").click()
     visit(sup, "review form")
     assert "How this score is calculated" in sup.content()
@@ -152,6 +153,7 @@ def test_scorecard_review_dispute_and_partial_acceptance(live_server, browser, d
     assert agent.get_by_role("button", name="Notifications: 1 unread").count() == 1
     agent.get_by_role("navigation", name="Main").get_by_role("link", name="QA reviews").click()
     visit(agent, "agent's reviews")
+    screenshot(agent, "qa_home_agent")
     agent.get_by_role("link", name="ZD-48151").click()
     visit(agent, "agent's review")
     assert agent.get_by_test_id("reviewer-name").inner_text() == "Marcus Reed"

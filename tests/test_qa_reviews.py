@@ -340,3 +340,16 @@ def test_review_page_query_count_does_not_grow_with_history(qa, client_for):
         dispute_open(fresh, agent=qa.ann, reason="x", whole_review=True, criteria=[])
     with assert_num_queries_at_most(len(first.captured_queries) + 3):
         assert c.get(detail).status_code == 200
+
+
+def test_agent_home_shows_their_qa_score_for_30_days(qa, client_for):
+    make_review(qa.sam, qa.ann_call, qa.card)  # 93.75
+    make_review(
+        qa.sam,
+        make_interaction(qa.org_a, qa.ann),
+        qa.card,
+        {**GOOD, "Solved it": 1},
+        coaching_only=True,
+    )
+    body = client_for(qa.ann).get(url(qa.org_a, "home")).content.decode()
+    assert 'data-testid="my-qa-score">93.8 %' in body and "1 counted review" in body

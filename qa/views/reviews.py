@@ -3,6 +3,8 @@ fill the draft (autosaved with htmx), submit, read, dispute, decide."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
@@ -47,6 +49,9 @@ def qa_home(request, org):
         if not member.is_agent or member.is_reviewer
         else 0,
     }
+    if member.is_agent:
+        today = timezone.localdate(timezone=request.organization.tz)
+        context["my_score"] = selectors.qa_score_for(member, today - timedelta(days=29), today)
     return render(request, "qa/home.html", context)
 
 
