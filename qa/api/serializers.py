@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from feedback.api.serializers import ErrorsOut  # noqa: F401  (the one error shape)
 
-class CriterionOut(serializers.Serializer):
+
+class ScorecardCriterionOut(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     lineage = serializers.UUIDField(help_text="Same id for this criterion across versions.")
     title = serializers.CharField()
@@ -26,21 +28,21 @@ class CriterionOut(serializers.Serializer):
     agent_controllable = serializers.BooleanField()
 
 
-class SectionOut(serializers.Serializer):
+class ScorecardSectionOut(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     title = serializers.CharField()
-    criteria = CriterionOut(many=True, source="criteria_list")
+    criteria = ScorecardCriterionOut(many=True, source="criteria_list")
 
 
-class VersionSummaryOut(serializers.Serializer):
+class ScorecardVersionSummaryOut(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     number = serializers.IntegerField()
     status = serializers.CharField(help_text="`draft`, `published` or `superseded`.")
     published_at = serializers.DateTimeField(allow_null=True)
 
 
-class VersionOut(VersionSummaryOut):
-    sections = SectionOut(many=True, source="section_list")
+class ScorecardVersionOut(ScorecardVersionSummaryOut):
+    sections = ScorecardSectionOut(many=True, source="section_list")
 
 
 class ScorecardOut(serializers.Serializer):
@@ -55,14 +57,14 @@ class ScorecardOut(serializers.Serializer):
     )
     archived = serializers.BooleanField(source="is_archived")
     created_at = serializers.DateTimeField()
-    versions = VersionSummaryOut(many=True, source="version_list")
+    versions = ScorecardVersionSummaryOut(many=True, source="version_list")
 
 
 class ScorecardDetailOut(ScorecardOut):
-    versions = VersionOut(many=True, source="version_list")
+    versions = ScorecardVersionOut(many=True, source="version_list")
 
 
-class PersonOut(serializers.Serializer):
+class ReviewPersonOut(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     name = serializers.CharField(source="display_name")
     email = serializers.EmailField(source="user.email")
@@ -74,8 +76,8 @@ class ReviewOut(serializers.Serializer):
     scorecard = serializers.UUIDField(source="version.scorecard.public_id")
     version = serializers.UUIDField(source="version.public_id")
     version_number = serializers.IntegerField(source="version.number")
-    agent = PersonOut()
-    reviewer = PersonOut()
+    agent = ReviewPersonOut()
+    reviewer = ReviewPersonOut()
     hide_reviewer = serializers.BooleanField(help_text="The agent does not see the reviewer.")
     coaching_only = serializers.BooleanField(help_text="Does not count toward QA scores.")
     score = serializers.FloatField(
@@ -96,7 +98,7 @@ class ReviewOut(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class AnswerOut(serializers.Serializer):
+class ReviewAnswerOut(serializers.Serializer):
     criterion = serializers.UUIDField(source="criterion.public_id")
     lineage = serializers.UUIDField(source="criterion.lineage")
     title = serializers.CharField(source="criterion.title")
@@ -109,13 +111,4 @@ class AnswerOut(serializers.Serializer):
 
 class ReviewDetailOut(ReviewOut):
     overall_comment = serializers.CharField()
-    answers = AnswerOut(many=True, source="answer_list")
-
-
-class ErrorOut(serializers.Serializer):
-    field = serializers.CharField(allow_null=True)
-    reason = serializers.CharField()
-
-
-class ErrorsOut(serializers.Serializer):
-    errors = ErrorOut(many=True)
+    answers = ReviewAnswerOut(many=True, source="answer_list")
