@@ -23,7 +23,8 @@ from .factories import UserFactory, make_member, make_org, make_team
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright + live_server
 
 # ``celery_worker``: a real Celery worker subprocess on the test database (tests/worker.py).
-pytest_plugins = ["tests.worker"]
+# A test-client request starts with no organization, as in production (tests/request_isolation.py).
+pytest_plugins = ["tests.worker", "tests.request_isolation"]
 
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
 
