@@ -31,6 +31,7 @@ from .services.kudos import KudosInvalid, kudos_give
 from .settings import RECOGNITION_DEFAULTS, TIERS, recognition_setting
 
 WALL_SIZE = 50
+BOARD_ROWS = 100  # rows shown before "Show all"
 
 
 def _errors_to_form(form, errors: dict) -> None:
@@ -299,10 +300,28 @@ def leaderboard_page(request, org):
             end=data.get("end"),
         )
         lb = selectors.trim_for(member, lb)
+    show_all = request.GET.get("all") == "1"
+    ranked = not_enough = []
+    if lb is not None:
+        ranked, not_enough = lb.board.ranked, lb.board.not_enough
+        if not show_all:  # a long board shows its top and the viewer's own row
+            ranked = [e for i, e in enumerate(ranked) if i < BOARD_ROWS or e.agent_id == member.pk]
+            not_enough = not_enough[:BOARD_ROWS]
+    query = request.GET.copy()
+    query["all"] = "1"
     return render(
         request,
         "recognition/leaderboard.html",
-        {"form": form, "lb": lb, "me": member.pk},
+        {
+            "form": form,
+            "lb": lb,
+            "me": member.pk,
+            "ranked": ranked,
+            "not_enough": not_enough,
+            "hidden": (len(lb.board.ranked) - len(ranked)) if lb else 0,
+            "hidden_not_enough": (len(lb.board.not_enough) - len(not_enough)) if lb else 0,
+            "all_url": "?" + query.urlencode(),
+        },
         status=400 if form.errors else 200,
     )
 
