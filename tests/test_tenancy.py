@@ -152,3 +152,28 @@ def test_a_request_leaves_no_organization_behind(cast, client_for):
     client_for(cast.alice).get("/o/acme/")
     assert db_org() == ""
     assert current_organization_id() is None
+
+
+def test_a_test_client_request_does_not_inherit_the_tests_organization(cast, client):
+    """tests/request_isolation.py: inside a test's tenant_context, a request still starts with
+    no organization (as in production), and the test's context is back afterwards."""
+    from django.core.signals import request_started
+    from django_scopes import state
+
+    seen = {}
+
+    def probe(**kwargs):
+        seen["db"] = db_org()
+        seen["scope"] = state.get_scope()
+        seen["org"] = current_organization_id()
+
+    request_started.connect(probe, dispatch_uid="probe")  # runs after the isolation handler
+    try:
+        with tenant_context(cast.org_a):
+            assert client.get("/healthz").status_code == 200
+            assert db_org() == str(cast.org_a.pk)
+            assert current_organization_id() == cast.org_a.pk
+            assert team_names() == ["Team A1", "Team A2"]
+    finally:
+        request_started.disconnect(dispatch_uid="probe")
+    assert seen == {"db": "", "scope": {}, "org": None}
