@@ -167,6 +167,10 @@ def _render(request, template: str, context: dict, status: int = 200) -> HttpRes
 
 
 @never_cache
+# No CSRF check: nothing here acts on ambient credentials (the secret is the token in the URL,
+# which a forging site would need anyway; a signed-in session only ever *refuses* an answer),
+# and customers answer from mail apps' in-app browsers that may drop cookies.
+@csrf_exempt
 @require_http_methods(["GET", "POST"])
 def survey_page(request, token: str):
     org_id, request_id = _resolve(token)

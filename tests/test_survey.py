@@ -435,6 +435,13 @@ def test_survey_submissions_are_rate_limited_per_address(cast, client, settings)
     assert other.status_code == 302
 
 
+def test_answers_need_no_csrf_cookie_from_in_app_browsers(cast, client):
+    fr, token, _ = sent_survey(cast)
+    client.handler.enforce_csrf_checks = True
+    assert post(client, token, stars=4, action="confirm").status_code == 302
+    assert response_for(fr).stars == 4
+
+
 def test_htmx_confirm_returns_the_questions_and_save_returns_204(cast, client):
     fr, token, _ = sent_survey(cast)
     headers = {"HTTP_HX_REQUEST": "true"}
