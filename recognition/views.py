@@ -70,6 +70,7 @@ def kudos_new(request, org):
         initial={"recipient": request.GET.get("to", "")},
     )
     response = _linked_response(request)
+    review = _linked_review(request)
     if request.method == "POST" and form.is_valid():
         recipient = next(
             (m for m in recipients if str(m.public_id) == form.cleaned_data["recipient"]), None
@@ -81,6 +82,7 @@ def kudos_new(request, org):
                 behaviour=form.cleaned_data["behaviour"],
                 message=form.cleaned_data["message"],
                 response=response,
+                review=review,
             )
         except KudosInvalid as exc:
             _errors_to_form(form, exc.errors)
@@ -110,6 +112,19 @@ def _linked_response(request):
         return qs.get(public_id=raw)
     except Exception as exc:
         raise Http404("No such response") from exc
+
+
+def _linked_review(request):
+    """``?review=<uuid>``: a submitted QA review the giver may see (QA's visibility rules)."""
+    raw = request.GET.get("review") or request.POST.get("review")
+    if not raw:
+        return None
+    from qa.selectors import get_review_for
+
+    review = get_review_for(request.member, raw)
+    if review.status != "submitted":
+        raise Http404("No such review")
+    return review
 
 
 # --- an agent's recognition ------------------------------------------------------------------

@@ -444,3 +444,18 @@ def test_settings_admin_only_and_names_the_field(cast, client_for):
     cast.org_a.refresh_from_db()
     assert cast.org_a.settings["reward_votes_small"] == 2
     assert client_for(cast.sam).get(url(cast.org_a, "settings")).status_code == 403
+
+
+def test_kudos_tied_to_a_customer_response(cast, client_for):
+    mine = answered(cast.org_a, cast.ann, 5)
+    other_team = answered(cast.org_a, cast.zoe, 5)
+    andys = answered(cast.org_a, cast.andy, 4)
+    c = client_for(cast.sam)
+    base = url(cast.org_a, "kudos_new")
+    assert c.get(f"{base}?response={other_team.public_id}").status_code == 404
+    data = {"recipient": str(cast.ann.public_id), "behaviour": "Empathy", "message": "Lovely call"}
+    r = c.post(f"{base}?response={andys.public_id}", data)
+    assert r.status_code == 400 and "not about this agent" in r.content.decode()
+    assert c.post(f"{base}?response={mine.public_id}", data).status_code == 302
+    with tenant_context(cast.org_a):
+        assert Kudos.objects.get().response_id == mine.pk
