@@ -57,6 +57,7 @@ def test_healthz_answers_ok_without_touching_database_or_redis(client, settings)
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+    assert "no-store" in response["Cache-Control"], "a proxy must never answer a probe from cache"
 
 
 @pytest.mark.django_db
@@ -87,6 +88,7 @@ def test_readyz_is_503_naming_redis_when_redis_is_unreachable(client, settings):
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["redis"].startswith("error")
     assert body["checks"]["worker"].startswith("error")
+    assert "no-store" in response["Cache-Control"]
 
 
 @pytest.mark.django_db

@@ -6,14 +6,17 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
 
 from .tasks import HEARTBEAT_KEY
 
 
+@never_cache
 def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+@never_cache
 def readyz(request):
     checks = {}
     try:
@@ -37,4 +40,6 @@ def readyz(request):
     else:
         checks["worker"] = "ok"
     ok = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)
+    return JsonResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
+    )
