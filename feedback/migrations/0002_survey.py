@@ -4,28 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coachhub', '0001_initial'),
-        ('feedback', '0001_initial'),
+        ("coachhub", "0001_initial"),
+        ("feedback", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='feedbackrequest',
-            name='token_hash',
+            model_name="feedbackrequest",
+            name="token_hash",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddIndex(
-            model_name='feedbackrequest',
-            index=models.Index(condition=models.Q(('survey_state', 'pending')), fields=['organization', 'send_after'], name='request_pending'),
+            model_name="feedbackrequest",
+            index=models.Index(
+                condition=models.Q(("survey_state", "pending")),
+                fields=["organization", "send_after"],
+                name="request_pending",
+            ),
         ),
         migrations.AddIndex(
-            model_name='feedbackrequest',
-            index=models.Index(condition=models.Q(('survey_state', 'sent')), fields=['organization', 'expires_at'], name='request_open'),
+            model_name="feedbackrequest",
+            index=models.Index(
+                condition=models.Q(("survey_state", "sent")),
+                fields=["organization", "expires_at"],
+                name="request_open",
+            ),
         ),
         migrations.AddIndex(
-            model_name='response',
-            index=models.Index(condition=models.Q(('finished', False)), fields=['organization', 'updated_at'], name='response_unfinished'),
+            model_name="response",
+            index=models.Index(
+                condition=models.Q(("finished", False)),
+                fields=["organization", "updated_at"],
+                name="response_unfinished",
+            ),
         ),
     ]
