@@ -36,7 +36,9 @@ def send_due(org, now=None) -> dict:
 
 def reload(fr) -> FeedbackRequest:
     with tenant_context(fr.organization_id):
-        return FeedbackRequest.objects.get(organization_id=fr.organization_id, pk=fr.pk)
+        return FeedbackRequest.objects.select_related("interaction").get(
+            organization_id=fr.organization_id, pk=fr.pk
+        )
 
 
 def response_for(fr) -> Response | None:

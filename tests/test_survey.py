@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core import mail
+from django.test import Client
 from django.utils import timezone
 
 from coachhub.core.models import Event
@@ -485,7 +486,19 @@ def test_xss_comment_is_shown_as_text_on_every_page(cast, client):
     editing = client.get(f"/s/{token}/").content.decode()
     done = client.post(f"/s/{token}/", {"stars": 1, "action": "finish", "comment": XSS})
     closed = client.get(f"/s/{token}/")
-    for html in (editing, done.content.decode(), closed.content.decode()):
+    pages = [editing, done.content.decode(), closed.content.decode()]
+    # The staff side: the interaction page, the survey list and the live streams.
+    staff = Client()
+    staff.force_login(cast.alice.user)
+    interaction = f"/o/acme/feedback/interactions/{fr.interaction.public_id}/"
+    for url in (interaction, "/o/acme/feedback/stream/"):
+        page = staff.get(url)
+        assert page.status_code == 200, url
+        pages.append(page.content.decode())
+    ann = Client()
+    ann.force_login(cast.ann.user)
+    pages.append(ann.get("/o/acme/feedback/mine/").content.decode())
+    for html in pages:
         assert XSS not in html
         assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert response_for(fr).comment == XSS  # stored as typed, escaped on output
