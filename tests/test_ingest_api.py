@@ -109,6 +109,8 @@ def test_post_stores_interaction_with_agent_team_and_scheduled_request(cast, api
         "language": "es",
     }
     assert body["tags"] == ["billing"] and body["properties"] == {"order_id": "A-77"}
+    # The 201 answer is built without reading the row back: it must equal what is stored.
+    assert api.get(f"{URL}{body['id']}/").json() == body
     with tenant_context(cast.org_a):
         i = Interaction.objects.get(public_id=body["id"])
         assert (i.agent_id, i.team_id) == (cast.ann.pk, cast.team_a1.pk)
@@ -143,6 +145,7 @@ def test_agent_team_is_recorded_as_it_was_when_the_interaction_happened(cast, ap
 def test_test_key_stores_test_data_that_never_counts(cast, api_for):
     test_api, live_api = api_for(mode="test"), api_for()
     resp = test_api.post(URL, item(1))
+    assert test_api.get(f"{URL}{resp.json()['id']}/").json() == resp.json()
     assert (
         resp.status_code == 201
         and resp.json()["status"] == "test"
@@ -509,3 +512,11 @@ class _AnyReason(str):
 
 
 ANY_REASON = _AnyReason("any")
+
+
+def test_created_answer_for_an_agent_without_team_or_profile_equals_the_stored_one(cast, api):
+    with tenant_context(cast.org_a):
+        Membership.objects.filter(pk=cast.andy.pk).update(team=None)
+    resp = api.post(URL, item(1, agent={"email": "ANDY@acme.test"}, tags=None, properties=None))
+    assert resp.status_code == 201 and resp.json()["team"] is None
+    assert api.get(f"{URL}{resp.json()['id']}/").json() == resp.json()

@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator, URLValidator
@@ -114,6 +115,10 @@ class IngestedRow:
     request_id: int
     status: str
     send_after: datetime
+    # The validated item (``agent`` is its AgentInfo) and when it was stored: enough for an
+    # API answer without reading the row back.
+    item: dict = field(default_factory=dict, repr=False)
+    created_at: datetime | None = None
 
 
 @dataclass
@@ -245,12 +250,27 @@ def _agent_ref(raw):
     return None, 'Give the agent as {"email": ...} or {"employee_id": ...}.'
 
 
+class AgentInfo(NamedTuple):
+    """An active agent as ingestion resolved it (enough to describe it in an API answer)."""
+
+    id: int
+    team_id: int | None
+    public_id: uuid.UUID
+    email: str
+    employee_id: str | None
+    display_name: str | None
+    first_name: str
+    last_name: str
+    team_public_id: uuid.UUID | None
+    team_name: str | None
+
+
 @dataclass
 class _Agents:
-    by_email: dict[str, tuple[int, int | None]]
-    by_employee_id: dict[str, tuple[int, int | None]]
+    by_email: dict[str, AgentInfo]
+    by_employee_id: dict[str, AgentInfo]
 
-    def get(self, ref) -> tuple[int, int | None] | None:
+    def get(self, ref) -> AgentInfo | None:
         kind, value = ref
         return (self.by_email if kind == "email" else self.by_employee_id).get(value)
 
@@ -271,12 +291,24 @@ def _agents_for(organization, refs: Iterable[tuple[str, str]]) -> _Agents:
         Membership.objects.filter(organization_id=organization.pk, is_active=True, role=Role.AGENT)
         .annotate(email_l=Lower("user__email"))
         .filter(match)
-        .values_list("id", "team_id", "email_l", "profiles__employee_id")
+        .values_list(
+            "id",
+            "team_id",
+            "public_id",
+            "email_l",
+            "profiles__employee_id",
+            "profiles__display_name",
+            "user__first_name",
+            "user__last_name",
+            "team__public_id",
+            "team__name",
+        )
     )
-    for member_id, team_id, email, employee_id in rows:
-        agents.by_email[email] = (member_id, team_id)
-        if employee_id:
-            agents.by_employee_id[employee_id] = (member_id, team_id)
+    for row in rows:
+        info = AgentInfo(*row)
+        agents.by_email[info.email] = info
+        if info.employee_id:
+            agents.by_employee_id[info.employee_id] = info
     return agents
 
 
@@ -441,7 +473,7 @@ def _prepare(organization, items, source, mode, default_source, error_prefix, no
             what = "e-mail" if kind == "email" else "employee_id"
             errors.add(i, "agent", f"No active agent with this {what} in the organization.")
         else:
-            clean["agent_id"], clean["team_id"] = agent
+            clean["agent_id"], clean["team_id"], clean["agent"] = agent.id, agent.team_id, agent
     new = [entry for entry in new if "agent_id" in entry[2]]
 
     existing: dict = {}
@@ -702,6 +734,8 @@ class _InsertStatement:
 
     def sql(self, n_rows: int) -> str:
         if n_rows not in self._sql:
+            if len(self._sql) >= 8:  # only the common sizes stay cached
+                self._sql.clear()
             row = "(" + ",".join(["%s"] * _V_WIDTH) + ")"
             self._sql[n_rows] = _INSERT_SQL.format(
                 v_columns=_V_COLUMNS,
@@ -715,8 +749,6 @@ class _InsertStatement:
                 d_extra_cols=self.d_extra_cols,
                 d_extra_vals=",%s" * len(self.d_extra),
             )
-            if len(self._sql) > 8:  # only the common sizes stay cached
-                self._sql.clear()
         return self._sql[n_rows]
 
     def params(self, rows, *, org_id, mode, now, send_after, expires_at) -> list:
@@ -740,9 +772,10 @@ def _insert(
     statuses, send_after, expires_at = _statuses(organization, mode, history, new, now)
     tz = organization.tz
     rows = []
-    status_of = {}
+    status_of, item_of = {}, {}
     for (_, key, clean), status in zip(new, statuses, strict=True):
-        status_of[key] = status
+        status_of[key], item_of[key] = status, clean
+        clean["source"], clean["external_id"] = key
         state = (
             SurveyState.PENDING
             if status in (RequestStatus.SCHEDULED, RequestStatus.TEST)
@@ -786,5 +819,7 @@ def _insert(
             )
             for pk, public_id, src, ext, request_id in cur.fetchall():
                 key = (src, ext)
-                out[key] = IngestedRow(pk, public_id, request_id, status_of[key], send_after)
+                out[key] = IngestedRow(
+                    pk, public_id, request_id, status_of[key], send_after, item_of[key], now
+                )
     return out
