@@ -83,6 +83,7 @@ def test_scheduled_request_is_sent_with_agent_card_five_star_links_and_unsubscri
 
     [message] = mail.outbox
     assert message.to == ["lee@example.com"]
+    assert message.from_email.startswith("Acme Support <")
     assert "Ann Agent" in message.subject
     html = message.alternatives[0][0]
     for body in (message.body, html):

@@ -31,6 +31,7 @@ import secrets
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -299,9 +300,13 @@ def request_email(
         }
         text = render_to_string("emails/feedback_request.txt", context)
         html = render_to_string("emails/feedback_request.html", context)
+    # From the organization by name (the address stays ours): customers answer a company they
+    # know, not a tool.
+    from_email = formataddr((organization.name, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
     message = EmailMultiAlternatives(
         subject=" ".join(subject.split())[:200],
         body=text,
+        from_email=from_email,
         to=[recipient],
         headers={
             "List-Unsubscribe": f"<{unsubscribe_url(token)}>",
