@@ -143,8 +143,8 @@ def get_follow_up_for(member: Membership, public_id) -> FollowUp:
 
 
 def praise_ratio(member: Membership, now=None) -> dict:
-    """The supervisor's praise : developmental notes over 30 days against the 5:1 target.
-    (Kudos join the praise side once recognition ships selectors to read them through.)"""
+    """The supervisor's praise : developmental over 30 days against the 5:1 target. Praise is
+    praise notes plus kudos given (read through recognition's selectors)."""
     now = now or timezone.now()
     counts = (
         CoachingNote.objects.filter(
@@ -156,11 +156,15 @@ def praise_ratio(member: Membership, now=None) -> dict:
         .annotate(n=Count("id"))
     )
     by_kind = {r["kind"]: r["n"] for r in counts}
-    praise = by_kind.get(NoteKind.PRAISE, 0)
+    from recognition.selectors import kudos_given_count
+
+    kudos = kudos_given_count(member, now - timedelta(days=30), now)
+    praise = by_kind.get(NoteKind.PRAISE, 0) + kudos
     dev = by_kind.get(NoteKind.DEVELOPMENTAL, 0)
     ratio = praise / dev if dev else None
     return {
         "praise": praise,
+        "kudos": kudos,
         "developmental": dev,
         "ratio": ratio,
         "target": PRAISE_TARGET,

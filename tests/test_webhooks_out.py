@@ -220,3 +220,16 @@ def test_failed_delivery_can_be_retried_by_an_admin(cast, client_for):
         )
         assert r.status_code == 302
         assert send_channel_deliveries(cast.org_a) == ["delivered"]
+
+
+def test_email_channel_mails_the_team_lead_who_opted_in(cast):
+    from django.core import mail
+
+    use_channels(cast.org_a, "email")
+    answered(cast.org_a, cast.ann, 1, answers={"comment": "never again"})
+    mail.outbox.clear()
+    run_outbox(cast.org_a)
+    assert send_channel_deliveries(cast.org_a) == ["delivered"]
+    [message] = mail.outbox
+    assert message.to == ["sam@acme.test"] and "1-star" in message.subject
+    assert "never again" in message.body and "/o/acme/coaching/alerts/" in message.body
