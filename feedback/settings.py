@@ -38,6 +38,8 @@ FEEDBACK_DEFAULTS: dict = {
     # {agent}, {organization}, {customer}.
     "email_subject": "",
     "email_intro": "",
+    # Repeat-contact FCR: the same customer back within this many days is a repeat contact.
+    "repeat_contact_days": 7,
 }
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import interaction_views, settings_views, stream_views, views
+from . import insights_views, interaction_views, settings_views, stream_views, views
 
 app_name = "feedback"
 urlpatterns: list = [
@@ -48,6 +48,10 @@ urlpatterns: list = [
     path("stream/", stream_views.team_stream, name="team_stream"),
     path("responses/<uuid:response_id>/exclude/", stream_views.exclude, name="response_exclude"),
     path("responses/<uuid:response_id>/include/", stream_views.include, name="response_include"),
+    # KPI dashboards (feedback/insights_views.py).
+    path("insights/", insights_views.overview, name="insights"),
+    path("insights/teams/<uuid:team_id>/", insights_views.team, name="insights_team"),
+    path("insights/agents/<uuid:agent_id>/", insights_views.agent, name="insights_agent"),
     path(
         "interactions/<uuid:interaction_id>/",
         interaction_views.interaction_detail,

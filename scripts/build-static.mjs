@@ -25,6 +25,8 @@ const COPIES = [
   ["@tabler/icons-webfont/dist/fonts/tabler-icons.woff", "tabler-icons/fonts/tabler-icons.woff"],
   ["@tabler/icons-webfont/dist/fonts/tabler-icons.ttf", "tabler-icons/fonts/tabler-icons.ttf"],
   ["htmx.org/dist/htmx.min.js", "htmx/htmx.min.js"],
+  ["chart.js/dist/chart.umd.min.js", "chartjs/chart.umd.min.js"],
+  ["chart.js/dist/chart.umd.min.js.map", "chartjs/chart.umd.min.js.map"],
 ];
 
 rmSync(out, { recursive: true, force: true });

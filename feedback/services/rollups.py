@@ -228,4 +228,101 @@ def rollups_rebuild(organization) -> int:
         )
         cur.execute("DELETE FROM feedback_dailyrollup WHERE organization_id = %s", [org_id])
         cur.execute(_REBUILD_SQL, {"org": org_id})
-        return cur.rowcount
+        rows = cur.rowcount
+        _repeat_contacts_rebuild(cur, organization)
+        return rows
+
+
+# --- repeat contacts (repeat-contact FCR) --------------------------------------------------
+# An interaction is a "repeat contact" interaction when another live interaction of the same
+# customer (e-mail) follows it within ``repeat_contact_days`` (strictly later, at most N days).
+# Counted on the earlier interaction's row (its day, agent, team).
+
+_REPEAT_FOLLOWS = """
+    EXISTS (SELECT 1 FROM feedback_interaction o
+            WHERE o.organization_id = %(org)s AND o.mode = 'live'
+              AND o.customer_email = a.customer_email
+              AND o.occurred_at > a.occurred_at
+              AND o.occurred_at <= a.occurred_at + %(window)s {extra})
+"""
+
+_REPEAT_DELTA_SQL = f"""
+WITH new AS (
+    SELECT customer_email, occurred_at FROM feedback_interaction
+    WHERE organization_id = %(org)s AND id = ANY(%(ids)s) AND mode = 'live'
+), affected AS (
+    SELECT DISTINCT i.id, i.local_day, i.agent_id, i.team_id, i.customer_email, i.occurred_at,
+           i.id = ANY(%(ids)s) AS is_new
+    FROM new n JOIN feedback_interaction i
+      ON i.organization_id = %(org)s AND i.mode = 'live' AND i.customer_email = n.customer_email
+     AND i.occurred_at >= n.occurred_at - %(window)s AND i.occurred_at <= n.occurred_at
+)
+SELECT a.local_day, a.agent_id, a.team_id, COUNT(*)
+FROM affected a
+WHERE {_REPEAT_FOLLOWS.format(extra="")}
+  AND (a.is_new OR NOT {_REPEAT_FOLLOWS.format(extra="AND o.id <> ALL(%(ids)s)")})
+GROUP BY 1, 2, 3
+"""  # noqa: S608
+
+_REPEAT_REBUILD_SQL = f"""
+SELECT a.local_day, a.agent_id, a.team_id, COUNT(*)
+FROM feedback_interaction a
+WHERE a.organization_id = %(org)s AND a.mode = 'live' AND {_REPEAT_FOLLOWS.format(extra="")}
+GROUP BY 1, 2, 3
+"""  # noqa: S608
+
+_REPEAT_UPSERT = (
+    "INSERT INTO feedback_dailyrollup"  # noqa: S608
+    f" (organization_id, day, agent_id, team_id, {_COLUMNS}, repeat_contacts)"
+    " VALUES {values}"
+    " ON CONFLICT ON CONSTRAINT rollup_key DO UPDATE SET"
+    " repeat_contacts = feedback_dailyrollup.repeat_contacts + EXCLUDED.repeat_contacts"
+)
+
+
+def _repeat_window(organization):
+    from datetime import timedelta
+
+    from ..settings import org_setting
+
+    return timedelta(days=int(org_setting(organization, "repeat_contact_days") or 7))
+
+
+def _repeat_upsert(cur, organization_id: int, counts) -> None:
+    rows = sorted(counts, key=lambda r: (r[0], r[1], r[2] or 0))
+    if not rows:
+        return
+    row_sql = "(" + ", ".join(["%s"] * (5 + len(ROLLUP_COUNTERS))) + ")"
+    params = []
+    for day, agent_id, team_id, n in rows:
+        params += [organization_id, day, agent_id, team_id, *([0] * len(ROLLUP_COUNTERS)), n]
+    cur.execute(_REPEAT_UPSERT.format(values=", ".join([row_sql] * len(rows))), params)
+
+
+def repeat_contacts_record(organization, interaction_ids) -> None:
+    """AFTER_INGEST_HOOKS: count repeat contacts that new interactions create — on the new
+    interaction itself if a later one of the customer already exists (late arrival), and on an
+    earlier interaction of the customer within the window that had no follower yet (so a late
+    repeat contact adjusts the earlier day's row). Each interaction counts at most once.
+
+    Two concurrent ingests for the same customer may each miss the other (read committed): at
+    worst a repeat contact is not counted until ``rollups_rebuild``; never counted twice.
+    """
+    ids = list(interaction_ids)
+    if not ids:
+        return
+    params = {"org": organization.pk, "ids": ids, "window": _repeat_window(organization)}
+    with connection.cursor() as cur:
+        cur.execute(_REPEAT_DELTA_SQL, params)
+        _repeat_upsert(cur, organization.pk, cur.fetchall())
+
+
+def repeat_contacts_after_ingest(organization, rows) -> None:
+    repeat_contacts_record(organization, [r.interaction_id for r in rows])
+
+
+def _repeat_contacts_rebuild(cur, organization) -> None:
+    cur.execute(
+        _REPEAT_REBUILD_SQL, {"org": organization.pk, "window": _repeat_window(organization)}
+    )
+    _repeat_upsert(cur, organization.pk, cur.fetchall())

@@ -1,0 +1,128 @@
+"""KPI dashboards under /o/<org>/feedback/insights/: the organization (admins) or "my teams"
+(supervisors), one team, one agent (admins, the agent's team leads, the agent). Every number
+comes from the daily rollups (feedback/selectors_insights.py) with the metric definitions of
+feedback/metrics.py. Each table downloads as CSV with ``?download=agents|teams|days``.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from coachhub.tenancy.access import get_member_for, get_team_for
+
+from . import metrics
+from . import selectors_insights as sel
+
+CSV_METRICS = metrics.METRICS
+
+
+def _sort(request) -> tuple[str, bool]:
+    raw = request.GET.get("sort", "name")
+    desc = raw.startswith("-")
+    key = raw.lstrip("-")
+    return (key if key in sel.SORTABLE else "name"), desc
+
+
+def _csv(filename: str, rows: list[dict], first: str) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    w = csv.writer(response)
+    header = [first]
+    for m in CSV_METRICS:
+        header += [m, f"{m}_n"]
+    w.writerow(header)
+    for r in rows:
+        label = r[first] if first != "day" else r["day"].isoformat()
+        if isinstance(label, str) and label[:1] in ("=", "+", "-", "@"):
+            label = "'" + label  # no formulas in spreadsheets
+        line = [label]
+        for m in CSV_METRICS:
+            v = r[m]
+            line += ["" if v is None else (round(v, 4) if isinstance(v, float) else v), r[f"{m}_n"]]
+        w.writerow(line)
+    return response
+
+
+def _dashboard(request, org, scope: sel.Scope, *, show_teams: bool, show_agents: bool):
+    member = request.member
+    organization = member.organization
+    period = sel.parse_period(organization, request.GET)
+    sort, desc = _sort(request)
+    download = request.GET.get("download", "")
+    slug = f"{organization.slug}-{scope.kind}-{period.start:%Y%m%d}-{period.end:%Y%m%d}"
+
+    if download == "days":
+        return _csv(f"{slug}-days.csv", sel.daily_series(organization, scope, period), "day")
+    if download == "agents" and show_agents:
+        rows = sel.agent_table(organization, scope, period, member, sort, desc)
+        return _csv(f"{slug}-agents.csv", rows, "name")
+    if download == "teams" and show_teams:
+        rows = sel.team_table(organization, scope, period, member, sort, desc)
+        return _csv(f"{slug}-teams.csv", rows, "name")
+    if download:
+        raise Http404("No such table")
+
+    current, previous = sel.totals(organization, scope, period)
+    series = sel.daily_series(organization, scope, period)
+    chart = {
+        "labels": [d["day"].isoformat() for d in series],
+        "avg_stars": [d["avg_stars"] for d in series],
+        "csat": [d["csat"] for d in series],
+        "responses": [d["responses"] for d in series],
+        "stars": metrics.star_distribution(current),
+    }
+    agents = sel.agent_table(organization, scope, period, member, sort, desc) if show_agents else []
+    teams = sel.team_table(organization, scope, period, member, sort, desc) if show_teams else []
+    agent_url = reverse("feedback:insights", kwargs={"org": org})
+    context = {
+        "scope": scope,
+        "period": period,
+        "previous": period.previous,
+        "presets": sel.PRESETS,
+        "errors": period.errors,
+        "tiles": sel.tiles(current, previous),
+        "series": series,
+        "chart": chart,
+        "agents": agents,
+        "teams": teams,
+        "show_agents": show_agents,
+        "show_teams": show_teams,
+        "sort": sort,
+        "desc": desc,
+        "columns": [(m, metrics.METRIC_LABELS[m]) for m in metrics.METRICS],
+        "insights_url": agent_url,
+    }
+    return render(request, "feedback/insights/dashboard.html", context)
+
+
+@require_GET
+def overview(request, org):
+    member = request.member
+    if member.is_agent:
+        return redirect("feedback:insights_agent", org=org, agent_id=member.public_id)
+    scope = sel.overview_scope(member)
+    return _dashboard(request, org, scope, show_teams=True, show_agents=True)
+
+
+@require_GET
+def team(request, org, team_id):
+    member = request.member
+    if member.is_agent:
+        raise PermissionDenied("Agents see their own dashboard.")
+    t = get_team_for(member, team_id)
+    return _dashboard(request, org, sel.team_scope(t), show_teams=False, show_agents=True)
+
+
+@require_GET
+def agent(request, org, agent_id):
+    member = request.member
+    a = get_member_for(member, agent_id)  # agents: only themselves; others 404
+    if not sel.may_see_agent_dashboard(member, a):
+        raise Http404("No such page")
+    return _dashboard(request, org, sel.agent_scope(a), show_teams=False, show_agents=False)
