@@ -92,3 +92,39 @@ def test_tv_screen_is_readable_at_1080p_and_revocable(live_server, browser, scre
         tv_link_revoke(screen["link"])
     assert page.goto(f"{live_server.url}/tv/{screen['secret']}/").status == 404
     context.close()
+
+
+def test_recognition_pages_pass_axe_and_the_wall_updates_itself(live_server, browser, screen):
+    from django.conf import settings
+
+    base = live_server.url
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Email").fill("olivia@northwind.example")
+    page.get_by_label("Password", exact=True).fill(settings.DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/o/northwind/")
+    for name in ("leaderboards", "rewards", "catalogue", "tv", "settings", "me", "kudos/new"):
+        response = page.goto(f"{base}/o/northwind/recognition/{name}/")
+        assert response.status == 200, name
+        page.wait_for_load_state("networkidle")
+        assert_accessible(page, f"recognition {name}")
+    screenshot(page, "recognition_give_kudos")
+    page.goto(f"{base}/o/northwind/recognition/")
+    page.wait_for_load_state("networkidle")
+    assert_accessible(page, "team wall")
+    assert "No public kudos yet" in page.content()
+    # a kudos given elsewhere appears on the open wall without a reload (htmx poll)
+    from coachhub.tenancy.context import tenant_context
+    from coachhub.tenancy.models import Membership, Role
+    from recognition.services.kudos import kudos_give
+
+    org = screen["org"]
+    with tenant_context(org):
+        public = next(m for m in screen["mates"] if m.pk != screen["private"].pk)
+        giver = Membership.objects.filter(organization=org, role=Role.ADMIN).first()
+        kudos_give(giver, public, behaviour="Empathy", message="Seen live on the wall")
+    page.get_by_text("Seen live on the wall").wait_for(timeout=25_000)
+    screenshot(page, "recognition_wall")
+    context.close()
