@@ -294,3 +294,31 @@ def test_dispute_list_shows_the_queue(reviewed, client_for):
     assert page.status_code == 200 and b"whole review" in page.content
     assert b"your turn" not in page.content
     assert b"whole review" not in client_for(reviewed.andy).get(url("dispute_list")).content
+
+
+def test_a_hidden_reviewer_who_is_also_the_team_lead_stays_hidden(reviewed, client_for):
+    with tenant_context(reviewed.org_a):
+        qa_settings_update(reviewed.org_a, qa_dispute_lead_approval=True)
+    review = make_review(
+        reviewed.sam,
+        make_interaction(reviewed.org_a, reviewed.ann),
+        reviewed.card,
+        hide_reviewer=True,
+    )
+    with tenant_context(reviewed.org_a):
+        review = Review.objects.get(pk=review.pk)
+        dispute = svc.dispute_open(
+            review, agent=reviewed.ann, reason="Unfair", whole_review=True, criteria=[]
+        )
+        svc.dispute_lead_decide(dispute, lead=reviewed.sam, approve=True, note="Go ahead")
+        svc.dispute_decide(
+            Dispute.objects.get(pk=dispute.pk),
+            decider=reviewed.sam,
+            outcome="reject",
+            reason="Stands",
+            changes={},
+        )
+    body = client_for(reviewed.ann).get(url("review_detail", review_id=review.public_id))
+    main = body.content.decode().split('id="main"', 1)[1]  # the header's bell has older news
+    assert "Rejected" in main and "Go ahead" in main
+    assert "Sam" not in main
