@@ -33,6 +33,7 @@ BASELINE_SECONDS = float(os.environ.get("BENCH_ALERTS_BASELINE_SECONDS", 20))
 BURST = int(os.environ.get("BENCH_ALERTS_BURST", 600))
 TARGET_P99_MS = 1000.0
 MARKERS = "bench:alerts:roundtrip"
+LOOKBACK = 200  # alert ids behind the highest seen that may still commit
 
 
 def pct(values: list[float], p: float) -> float:
@@ -94,10 +95,12 @@ class AlertPoller(threading.Thread):
         with conn.cursor() as cur:
             cur.execute("SELECT set_config('app.current_org', %s, false)", [str(self.org_id)])
             while not self.stop_flag.is_set():
+                # Ids are assigned at INSERT and become visible at COMMIT, so a smaller id can
+                # appear after a larger one: look back a little behind the highest seen.
                 cur.execute(
                     "SELECT id, response_id FROM coaching_alert"
                     " WHERE organization_id = %s AND id > %s ORDER BY id",
-                    [self.org_id, self.last_id],
+                    [self.org_id, self.last_id - LOOKBACK],
                 )
                 now = time.monotonic()
                 for alert_id, response_id in cur.fetchall():

@@ -80,7 +80,6 @@ def rules_of(organization) -> QuerySet[AlertRule]:
 def deliveries_log(organization, limit: int = 50) -> list[ChannelDelivery]:
     return list(
         ChannelDelivery.objects.filter(organization_id=organization.pk)
-        .exclude(kind="email")
         .prefetch_related("attempt_log")
         .order_by("-created_at")[:limit]
     )
