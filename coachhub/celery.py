@@ -30,6 +30,8 @@ def _schedule(sender, **kwargs):
             "feedback.surveys_sweep",
             getattr(settings, "SURVEY_SWEEP_INTERVAL", 30.0),
         ),
+        # Daily digests / weekly recaps: one task per organization whose digest time has come.
+        ("digests fan-out", "coaching.digests_fan_out", 300.0),
         # CSV checks/imports whose doorbell was lost (a running one ignores the extra ring).
         ("csv import sweep", "feedback.csv_imports_sweep", 120.0),
     ):

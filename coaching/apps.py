@@ -29,6 +29,10 @@ class CoachingConfig(AppConfig):
 
         review_action_register(coach_on_review)
 
+        from . import recovery_wiring  # service recovery + digests: consumer, hook, navigation
+
+        recovery_wiring.ready()
+
         from feedback.stream_views import stream_actions_register
 
         from .views import stream_card_actions

@@ -443,3 +443,9 @@ class SavedItem(PublicIdMixin, TenantModel):
         indexes = [
             models.Index(fields=["organization", "member", "-created_at"], name="saveditem_member"),
         ]
+
+
+# Service recovery and digests live in their own modules; imported so Django registers them.
+from .models_digest import *  # noqa: E402, F401, F403
+from .models_recovery import *  # noqa: E402, F401, F403
+from .models_sessions import *  # noqa: E402, F401, F403

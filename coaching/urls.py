@@ -34,3 +34,12 @@ urlpatterns: list = [
     path("saved/", views.saved_list, name="saved_list"),
     path("saved/responses/<uuid:response_id>/", views.save_response, name="save_response"),
 ]
+
+# Service recovery and digests (coaching/recovery_urls.py).
+from .recovery_urls import urlpatterns as _recovery_urlpatterns  # noqa: E402
+
+urlpatterns += _recovery_urlpatterns
+
+from .urls_sessions import urlpatterns as _sessions  # noqa: E402
+
+urlpatterns += _sessions

@@ -370,3 +370,17 @@ def tv_link_of_org_b(cast):
         admin = make_member(cast.org_b, "admin")
         link, _secret = tv_link_create(admin, name="Globex floor")
     return link.public_id
+
+
+# --- service recovery (coaching/recovery_urls.py) -----------------------------------------------
+
+
+@register("case_id")
+def recovery_case_of_org_b(cast):
+    from coaching.services.recovery import case_open
+    from tests.coaching_helpers import answered
+
+    response = answered(cast.org_b, cast.bea, 1, answers={"comment": "Globex recovery"})
+    with tenant_context(cast.org_b):
+        case, _ = case_open(response, reason="Globex case")
+    return case.public_id
