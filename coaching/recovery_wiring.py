@@ -20,7 +20,8 @@ def ready() -> None:
     from coachhub.core.navigation import ADMIN, NavItem, nav_register
     from coachhub.tenancy.models import Role
 
-    from . import digest_tasks, hooks  # noqa: F401  (digest_tasks registers the Celery tasks)
+    # digest_tasks registers the Celery tasks; seed_recovery the seed_demo step.
+    from . import digest_tasks, hooks, seed_recovery  # noqa: F401
     from .recovery_views import open_from_alert
     from .selectors_recovery import may_work
 
