@@ -384,3 +384,49 @@ def recovery_case_of_org_b(cast):
     with tenant_context(cast.org_b):
         case, _ = case_open(response, reason="Globex case")
     return case.public_id
+
+
+# --- formal coaching: 1:1 sessions, action items, goals (coaching/urls_sessions.py) -------------
+
+
+def _session_of_org_b(cast):
+    from coaching.services.sessions import session_prepare
+
+    with tenant_context(cast.org_b):
+        return session_prepare(supervisor=cast.bob, agent=cast.bea, purpose="Globex 1:1")
+
+
+@register("session_id")
+def session_of_org_b(cast):
+    return _session_of_org_b(cast).public_id
+
+
+@register("action_id")
+def action_item_of_org_b(cast):
+    from coaching.services.sessions import action_add
+
+    session = _session_of_org_b(cast)
+    with tenant_context(cast.org_b):
+        return action_add(
+            session, cast.bob, text="Globex action", owner_id=cast.bea.public_id
+        ).public_id
+
+
+@register("goal_id")
+def goal_of_org_b(cast):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from coaching.services.goals import goal_create
+
+    with tenant_context(cast.org_b):
+        return goal_create(
+            created_by=cast.bob,
+            agent=cast.bea,
+            title="Globex goal",
+            metric="avg_stars",
+            target=4.5,
+            due_date=timezone.localdate() + timedelta(days=30),
+            accept_warnings=True,
+        ).public_id

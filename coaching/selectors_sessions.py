@@ -1,0 +1,370 @@
+"""Reads of 1:1 sessions, goals, coverage and coaching effectiveness, narrowed by role.
+Missing and not-yours are the same 404. Private coach-only notes are read ONLY through
+``private_notes_for`` and only for the session's coach."""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from datetime import timedelta
+
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from coachhub.tenancy.models import Membership, Role, Team
+from feedback.models import Mode, RequestKind, Response
+
+from .models import CoachingNote, FocusBehaviour
+from .models_sessions import CoachingSession, Goal, GoalMetric, SessionPrivateNote, SessionState
+from .selectors import _get, praise_ratio
+from .services import effectiveness as eff
+
+RATING_MIN_N = 5
+
+
+# --- sessions ------------------------------------------------------------------------------------
+
+
+def sessions_visible_to(member: Membership) -> QuerySet[CoachingSession]:
+    qs = CoachingSession.objects.filter(organization_id=member.organization_id)
+    if member.is_admin:
+        return qs
+    if member.is_supervisor:
+        return qs.filter(Q(supervisor=member) | Q(agent__team_id__in=member.led_team_ids))
+    # The agent sees their sessions once shared, never a draft.
+    return qs.filter(agent=member).exclude(state=SessionState.DRAFT)
+
+
+def sessions_list(member: Membership, limit: int = 200) -> list[CoachingSession]:
+    return list(
+        sessions_visible_to(member)
+        .select_related("supervisor__user", "agent__user", "behaviour", "category")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def get_session_for(member: Membership, public_id) -> CoachingSession:
+    return _get(
+        sessions_visible_to(member).select_related(
+            "supervisor__user", "agent__user", "behaviour", "category", "organization"
+        ),
+        public_id,
+    )
+
+
+def private_notes_for(session: CoachingSession, viewer: Membership) -> list[SessionPrivateNote]:
+    """Coach-only: the session's supervisor, nobody else (not the agent, not other staff)."""
+    if viewer.pk != session.supervisor_id or viewer.pk == session.agent_id:
+        return []
+    return list(
+        SessionPrivateNote.objects.filter(
+            organization_id=session.organization_id, session=session
+        ).order_by("created_at")
+    )
+
+
+def session_items(session: CoachingSession):
+    return list(
+        session.items.select_related(
+            "response__interaction", "note__behaviour", "note__author__user", "saved_by__user"
+        )
+    )
+
+
+def session_actions(session: CoachingSession):
+    return list(session.actions.select_related("owner__user"))
+
+
+def session_follow_ups_due(member: Membership, now=None) -> list[CoachingSession]:
+    """The supervisor's sessions whose follow-up is due (the inbox and the digest read this)."""
+    now = now or timezone.now()
+    return list(
+        CoachingSession.objects.filter(
+            organization_id=member.organization_id,
+            supervisor=member,
+            follow_up_due_at__lte=now,
+            followed_up_at__isnull=True,
+        )
+        .exclude(state=SessionState.CLOSED)
+        .select_related("agent__user")
+        .order_by("follow_up_due_at")
+    )
+
+
+def coachable_agents(member: Membership) -> QuerySet[Membership]:
+    qs = Membership.objects.filter(
+        organization_id=member.organization_id, role=Role.AGENT, is_active=True
+    )
+    if not member.is_admin:
+        qs = qs.filter(team_id__in=member.led_team_ids)
+    return qs.select_related("user").order_by("user__first_name", "pk")
+
+
+def ratings_by_supervisor(organization) -> list[dict]:
+    """Usefulness ratings aggregated per supervisor; the average only with n >= 5 so that no
+    single agent's rating can be read off (admins only)."""
+    rows = (
+        CoachingSession.objects.filter(organization_id=organization.pk, rating__isnull=False)
+        .values("supervisor_id")
+        .annotate(n=Count("id"), avg=Avg("rating"))
+    )
+    names = {
+        m.pk: m.display_name
+        for m in Membership.objects.filter(
+            organization_id=organization.pk, pk__in=[r["supervisor_id"] for r in rows]
+        ).select_related("user")
+    }
+    out = []
+    for r in rows:
+        enough = r["n"] >= RATING_MIN_N
+        out.append(
+            {
+                "supervisor": names.get(r["supervisor_id"], "?"),
+                "n": r["n"],
+                "avg": round(float(r["avg"]), 2) if enough else None,
+                "enough": enough,
+            }
+        )
+    return sorted(out, key=lambda r: r["supervisor"])
+
+
+# --- goals ---------------------------------------------------------------------------------------
+
+
+def goals_visible_to(member: Membership) -> QuerySet[Goal]:
+    qs = Goal.objects.filter(organization_id=member.organization_id)
+    if member.is_admin:
+        return qs
+    if member.is_supervisor:
+        return qs.filter(Q(created_by=member) | Q(agent__team_id__in=member.led_team_ids))
+    return qs.filter(agent=member)
+
+
+def goals_list(member: Membership, limit: int = 200) -> list[Goal]:
+    return list(
+        goals_visible_to(member)
+        .select_related("agent__user", "created_by__user", "organization")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def get_goal_for(member: Membership, public_id) -> Goal:
+    return _get(
+        goals_visible_to(member).select_related(
+            "agent__user", "created_by__user", "organization", "session"
+        ),
+        public_id,
+    )
+
+
+# --- coverage ------------------------------------------------------------------------------------
+
+
+def coverage(member: Membership, now=None) -> list[dict]:
+    """Per team (the member leads; admins: all): share of active agents with a micro-coaching
+    note in 7 days and a 1:1 (shared or later) in 30 days; each lead's praise:criticism ratio."""
+    now = now or timezone.now()
+    teams = Team.objects.filter(organization_id=member.organization_id)
+    if not member.is_admin:
+        teams = teams.filter(pk__in=member.led_team_ids)
+    note7 = CoachingNote.objects.filter(
+        organization_id=member.organization_id,
+        agent_id=OuterRef("pk"),
+        created_at__gte=now - timedelta(days=7),
+    )
+    one30 = CoachingSession.objects.filter(
+        organization_id=member.organization_id,
+        agent_id=OuterRef("pk"),
+        created_at__gte=now - timedelta(days=30),
+    ).exclude(state=SessionState.DRAFT)
+    agents = (
+        Membership.objects.filter(
+            organization_id=member.organization_id,
+            role=Role.AGENT,
+            is_active=True,
+            team__in=teams,
+        )
+        .annotate(noted=Exists(note7), met=Exists(one30))
+        .values("team_id", "noted", "met")
+    )
+    per_team: dict = defaultdict(lambda: {"agents": 0, "noted": 0, "met": 0})
+    for a in agents:
+        t = per_team[a["team_id"]]
+        t["agents"] += 1
+        t["noted"] += a["noted"]
+        t["met"] += a["met"]
+    from coachhub.tenancy.models import TeamLead
+
+    leads = defaultdict(list)
+    for tl in TeamLead.objects.filter(
+        organization_id=member.organization_id, team__in=teams
+    ).select_related("membership__user", "membership__organization"):
+        leads[tl.team_id].append(tl.membership)
+    rows = []
+    for team in teams.order_by("name"):
+        t = per_team[team.pk]
+        n = t["agents"]
+        rows.append(
+            {
+                "team": team,
+                "agents": n,
+                "micro_pct": round(100 * t["noted"] / n) if n else None,
+                "one_on_one_pct": round(100 * t["met"] / n) if n else None,
+                "leads": [
+                    {"member": lead, "ratio": praise_ratio(lead, now)} for lead in leads[team.pk]
+                ],
+            }
+        )
+    return rows
+
+
+# --- effectiveness -------------------------------------------------------------------------------
+
+
+def _values(rows, metric: str) -> list:
+    """Per-response values of a metric (see services/effectiveness.py for why these)."""
+    out = []
+    for _at, stars, resolved, nps in rows:
+        if metric == GoalMetric.AVG_STARS and stars is not None:
+            out.append(float(stars))
+        elif metric == GoalMetric.CSAT and stars is not None:
+            out.append(100.0 if stars >= 4 else 0.0)
+        elif metric == GoalMetric.FCR and resolved is not None:
+            out.append(100.0 if resolved else 0.0)
+        elif metric == GoalMetric.NPS and nps is not None:
+            out.append(eff.nps_value(nps))
+    return out
+
+
+def _response_rows(organization_id: int, agent_ids) -> dict[int, list]:
+    """Every counted response of these agents, time-ordered (one query)."""
+    rows = (
+        Response.objects.filter(
+            organization_id=organization_id,
+            agent_id__in=agent_ids,
+            confirmed=True,
+            excluded=False,
+            interaction__mode=Mode.LIVE,
+            request__kind=RequestKind.INITIAL,
+        )
+        .order_by("submitted_at", "id")
+        .values_list("agent_id", "submitted_at", "stars", "resolved", "nps")
+    )
+    by_agent: dict[int, list] = defaultdict(list)
+    for agent_id, at, stars, resolved, nps in rows:
+        by_agent[agent_id].append((at, stars, resolved, nps))
+    return by_agent
+
+
+def _windows(rows: list, moment, metric: str, n: int = eff.WINDOW_N):
+    """The metric's values over the ``n`` responses before ``moment`` and the ``n`` after."""
+    times = [r[0] for r in rows]
+    i = bisect.bisect_left(times, moment)
+    before = _values(rows[:i], metric)[-n:]
+    after = _values(rows[i:], metric)[:n]
+    return before, after
+
+
+def moments(organization, since=None) -> list[dict]:
+    """Every coaching moment: micro notes and 1:1s (focus behaviour, average stars) and goals
+    (their own metric). QA-score and response-count goals use rollup-free measures elsewhere
+    and are reported as not enough data here."""
+    since = since or timezone.now() - timedelta(days=365)
+    out = []
+    for note in CoachingNote.objects.filter(
+        organization_id=organization.pk, created_at__gte=since
+    ).values("agent_id", "author_id", "behaviour_id", "created_at", "public_id"):
+        out.append(
+            {
+                "kind": "note",
+                "id": note["public_id"],
+                "agent_id": note["agent_id"],
+                "supervisor_id": note["author_id"],
+                "behaviour_id": note["behaviour_id"],
+                "at": note["created_at"],
+                "metric": GoalMetric.AVG_STARS,
+            }
+        )
+    for s in CoachingSession.objects.filter(
+        organization_id=organization.pk, acknowledged_at__isnull=False, created_at__gte=since
+    ).values("agent_id", "supervisor_id", "behaviour_id", "acknowledged_at", "public_id"):
+        out.append(
+            {
+                "kind": "session",
+                "id": s["public_id"],
+                "agent_id": s["agent_id"],
+                "supervisor_id": s["supervisor_id"],
+                "behaviour_id": s["behaviour_id"],
+                "at": s["acknowledged_at"],
+                "metric": GoalMetric.AVG_STARS,
+            }
+        )
+    for g in Goal.objects.filter(organization_id=organization.pk, created_at__gte=since).values(
+        "agent_id", "created_by_id", "metric", "created_at", "public_id"
+    ):
+        out.append(
+            {
+                "kind": "goal",
+                "id": g["public_id"],
+                "agent_id": g["agent_id"],
+                "supervisor_id": g["created_by_id"],
+                "behaviour_id": None,
+                "at": g["created_at"],
+                "metric": g["metric"],
+            }
+        )
+    return out
+
+
+def goal_effect(goal: Goal) -> eff.Effect:
+    rows = _response_rows(goal.organization_id, [goal.agent_id]).get(goal.agent_id, [])
+    before, after = _windows(rows, goal.created_at, goal.metric)
+    return eff.difference_ci(before, after)
+
+
+def effectiveness_report(organization, since=None) -> dict:
+    """Before/after effect per agent, per supervisor and per focus behaviour (pooled Welch
+    interval, services/effectiveness.py), and per goal."""
+    ms = moments(organization, since)
+    rows = _response_rows(organization.pk, {m["agent_id"] for m in ms})
+    groups: dict = {
+        "agent": defaultdict(lambda: ([], [])),
+        "supervisor": defaultdict(lambda: ([], [])),
+        "behaviour": defaultdict(lambda: ([], [])),
+    }
+    goals = []
+    for m in ms:
+        before, after = _windows(rows.get(m["agent_id"], []), m["at"], m["metric"])
+        if m["kind"] == "goal":
+            goals.append({**m, "effect": eff.difference_ci(before, after)})
+            continue
+        for key, value in (
+            ("agent", m["agent_id"]),
+            ("supervisor", m["supervisor_id"]),
+            ("behaviour", m["behaviour_id"]),
+        ):
+            if value is None:
+                continue
+            groups[key][value][0].extend(before)
+            groups[key][value][1].extend(after)
+    people = {
+        p.pk: p.display_name
+        for p in Membership.objects.filter(organization_id=organization.pk).select_related("user")
+    }
+    behaviours = {
+        b.pk: b.name for b in FocusBehaviour.objects.filter(organization_id=organization.pk)
+    }
+    out: dict = {}
+    for key, names in (("agent", people), ("supervisor", people), ("behaviour", behaviours)):
+        out[key] = sorted(
+            (
+                {"name": names.get(k, "?"), "effect": eff.difference_ci(b, a)}
+                for k, (b, a) in groups[key].items()
+            ),
+            key=lambda r: r["name"],
+        )
+    for g in goals:
+        g["agent"] = people.get(g["agent_id"], "?")
+        g["metric_label"] = GoalMetric(g["metric"]).label
+    out["goals"] = goals
+    return out
