@@ -163,6 +163,10 @@ def fmt(metric: str, value: float | None) -> str:
 def fmt_change(metric: str, delta: float | None) -> str:
     if delta is None:
         return ""
+    places = 2 if metric == "avg_stars" else 0
+    delta = round(delta, places) + 0.0  # no "-0": a change that rounds away is +0
+    if delta == 0:
+        delta = 0.0
     if metric == "avg_stars":
         return f"{delta:+.2f}"
     if metric == "volume":

@@ -148,6 +148,7 @@ def tiles(current: dict, previous: dict) -> list[dict]:
     out = []
     for m in metrics.METRICS:
         delta = metrics.change(cur[m], prev[m])
+        shown_delta = None if delta is None else round(delta, 2 if m == "avg_stars" else 0)
         out.append(
             {
                 "metric": m,
@@ -159,8 +160,8 @@ def tiles(current: dict, previous: dict) -> list[dict]:
                 "previous_n": prev[f"{m}_n"],
                 "change": delta,
                 "change_shown": metrics.fmt_change(m, delta),
-                "up": delta is not None and delta > 0,
-                "down": delta is not None and delta < 0,
+                "up": shown_delta is not None and shown_delta > 0,
+                "down": shown_delta is not None and shown_delta < 0,
             }
         )
     return out

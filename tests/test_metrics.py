@@ -82,3 +82,8 @@ def test_formatting():
     assert metrics.fmt("csat", 87.6) == "88 %"
     assert metrics.fmt("volume", 12345) == "12,345"
     assert metrics.star_distribution({"stars_1": 1, "stars_5": 4}) == [1, 0, 0, 0, 4]
+
+
+def test_a_change_that_rounds_to_zero_is_never_shown_as_minus_zero():
+    assert metrics.fmt_change("csat", -0.3) == "+0 pts"
+    assert metrics.fmt_change("avg_stars", -0.001) == "+0.00"

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('feedback', '0002_survey'),
+        ("feedback", "0002_survey"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='dailyrollup',
-            name='repeat_contacts',
+            model_name="dailyrollup",
+            name="repeat_contacts",
             field=models.IntegerField(db_default=0, default=0),
         ),
     ]
