@@ -561,15 +561,30 @@ def interactions_ingest(
     return result
 
 
+_EXISTING_SQL = """
+SELECT k.source, k.external_id, x.id, x.public_id
+FROM unnest(%s::text[], %s::text[]) AS k(source, external_id)
+CROSS JOIN LATERAL (
+    SELECT i.id, i.public_id FROM feedback_interaction i
+    WHERE i.organization_id = %s AND i.mode = %s AND i.source = k.source
+      AND i.external_id = k.external_id
+    LIMIT 1
+) AS x
+"""
+
+
 def _existing(organization, mode: str, keys: set[tuple[str, str]]) -> dict:
+    """Stored interactions among ``keys``: one probe of the idempotency index per key (a plan
+    that stale statistics cannot turn into a scan of a large organization's rows)."""
     if not keys:
         return {}
-    sources = {s for s, _ in keys}
-    external_ids = {e for _, e in keys}
-    rows = Interaction.objects.filter(
-        organization_id=organization.pk, mode=mode, source__in=sources, external_id__in=external_ids
-    ).values_list("source", "external_id", "id", "public_id")
-    return {(s, e): (pk, pub) for s, e, pk, pub in rows if (s, e) in keys}
+    ordered = sorted(keys)
+    with connection.cursor() as cur:
+        cur.execute(
+            _EXISTING_SQL,
+            [[s for s, _ in ordered], [e for _, e in ordered], organization.pk, mode],
+        )
+        return {(s, e): (pk, pub) for s, e, pk, pub in cur.fetchall()}
 
 
 _UNSUBSCRIBED_SQL = (
@@ -580,12 +595,19 @@ SELECT pg_advisory_xact_lock(k)
 FROM (SELECT DISTINCT hashtextextended(%s || e, 0) AS k FROM unnest(%s::text[]) AS e ORDER BY 1) s;
 SELECT email, 'u' FROM feedback_unsubscribe WHERE organization_id = %s AND email = ANY(%s)
 UNION ALL
-SELECT i.customer_email, 's'
-FROM feedback_feedbackrequest r JOIN feedback_interaction i ON i.id = r.interaction_id
-WHERE r.organization_id = %s AND i.organization_id = %s AND i.customer_email = ANY(%s)
-  AND i.mode = 'live' AND r.kind = 'initial' AND r.status IN ('scheduled', 'sent')
-  AND r.send_after > %s
+SELECT e.email, 's' FROM unnest(%s::text[]) AS e(email)
+CROSS JOIN LATERAL (
+    SELECT 1 FROM feedback_interaction i
+    JOIN feedback_feedbackrequest r
+      ON r.organization_id = i.organization_id AND r.interaction_id = i.id AND r.kind = 'initial'
+    WHERE i.organization_id = %s AND i.customer_email = e.email AND i.mode = 'live'
+      AND r.status IN ('scheduled', 'sent') AND r.send_after > %s
+    LIMIT 1
+) AS surveyed
 """
+# The last query starts from the addresses (a probe of the (organization, customer_email)
+# index each), never from the organization's requests: with stale statistics the planner
+# otherwise scanned every request of a large organization.
 
 
 def _statuses(
@@ -618,7 +640,7 @@ def _statuses(
     if suppression:
         sql = _LOCK_AND_CHECK_SQL
         params = [f"feedback-suppress:{org_id}:", emails, org_id, emails]
-        params += [org_id, org_id, emails, send_after - suppression]
+        params += [emails, org_id, send_after - suppression]
     else:
         sql, params = _UNSUBSCRIBED_SQL, [org_id, emails]
     with connection.cursor() as cur:
