@@ -20,6 +20,7 @@ from . import metrics
 from . import selectors_insights as sel
 
 CSV_METRICS = metrics.METRICS
+TABLE_ROWS = 100
 
 
 def _sort(request) -> tuple[str, bool]:
@@ -79,6 +80,12 @@ def _dashboard(request, org, scope: sel.Scope, *, show_teams: bool, show_agents:
     }
     agents = sel.agent_table(organization, scope, period, member, sort, desc) if show_agents else []
     teams = sel.team_table(organization, scope, period, member, sort, desc) if show_teams else []
+    # A 2,000-agent organization: the page shows the first rows in the chosen order (sorting
+    # covers everyone); "show all" and the CSV have every row.
+    show_all = request.GET.get("all") == "1"
+    agents_total, teams_total = len(agents), len(teams)
+    if not show_all:
+        agents, teams = agents[:TABLE_ROWS], teams[:TABLE_ROWS]
     agent_url = reverse("feedback:insights", kwargs={"org": org})
     context = {
         "scope": scope,
@@ -91,6 +98,9 @@ def _dashboard(request, org, scope: sel.Scope, *, show_teams: bool, show_agents:
         "chart": chart,
         "agents": agents,
         "teams": teams,
+        "agents_total": agents_total,
+        "teams_total": teams_total,
+        "show_all": show_all,
         "show_agents": show_agents,
         "show_teams": show_teams,
         "sort": sort,

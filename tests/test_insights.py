@@ -263,3 +263,17 @@ def test_test_mode_contacts_are_never_repeats(cast):
     ingest(org, cast.ann, email="t@example.com", occurred_at="2026-11-10T12:00:00Z")
     ingest(org, cast.ann, email="t@example.com", occurred_at="2026-11-11T12:00:00Z", mode="test")
     assert _repeats(org, cast.ann) == {}
+
+
+def test_big_tables_show_the_first_rows_in_order_and_offer_all(cast, client_for, monkeypatch):
+    from feedback import insights_views
+
+    monkeypatch.setattr(insights_views, "TABLE_ROWS", 1)
+    answered(cast.org_a, cast.ann, 2)
+    answered(cast.org_a, cast.andy, 5)
+    c = client_for(cast.sam)
+    body = c.get(BASE + "?sort=-avg_stars").content.decode()
+    table = body[body.index('id="agent-table"') :]
+    assert "Andy Agent" in table and "Ann Agent" not in table and "Showing 1 of 2" in table
+    body = c.get(BASE + "?sort=-avg_stars&all=1").content.decode()
+    assert "Ann Agent" in body[body.index('id="agent-table"') :]
