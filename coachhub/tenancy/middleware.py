@@ -60,9 +60,12 @@ class TenancyMiddleware:
             request.organization = org
             request.member = member
             token = organization_id_var.set(org.pk)
+            # Pages show times in the organization's time zone (its days are the metrics' days).
+            timezone.activate(org.tz)
             try:
                 return _respond(self.get_response, request)
             finally:
+                timezone.deactivate()
                 organization_id_var.reset(token)
 
     def _api(self, request):
