@@ -32,6 +32,8 @@ def _schedule(sender, **kwargs):
         ),
         # Daily digests / weekly recaps: one task per organization whose digest time has come.
         ("digests fan-out", "coaching.digests_fan_out", 300.0),
+        # 1:1 follow-ups that became due; goals met or past their due date (event once).
+        ("sessions sweep", "coaching.sessions_sweep", 300.0),
         # CSV checks/imports whose doorbell was lost (a running one ignores the extra ring).
         ("csv import sweep", "feedback.csv_imports_sweep", 120.0),
     ):

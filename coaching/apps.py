@@ -33,6 +33,10 @@ class CoachingConfig(AppConfig):
 
         recovery_wiring.ready()
 
+        from . import sessions_wiring  # 1:1 sessions + goals: task, seed step, navigation
+
+        sessions_wiring.ready()
+
         from feedback.stream_views import stream_actions_register
 
         from .views import stream_card_actions
