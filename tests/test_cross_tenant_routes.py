@@ -31,7 +31,7 @@ from .route_objects import ROUTE_OBJECTS, factory_for
 PAGE_PREFIX = "o/{org}/"
 API_PREFIX = "api/v1/"
 MISSING_ORG = "no-such-org-7f3a"
-PAGE_METHODS = ("get", "post")
+PAGE_METHODS = ("get", "post")  # then PUT/PATCH/DELETE if neither reached the object
 API_METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -225,7 +225,8 @@ def test_route_answers_404_for_an_object_of_another_organization(route, cast, cl
         key = None
 
     answered_404 = []
-    for method in API_METHODS if route.is_api else PAGE_METHODS:
+    methods = list(API_METHODS if route.is_api else PAGE_METHODS)
+    for method in methods:
         got = _send(client, method, route.fill({**org, **other}), key)
         ref = _send(client, method, route.fill({**org, **missing}), key)
         assert ref.status_code in (404, 405), (
@@ -241,6 +242,8 @@ def test_route_answers_404_for_an_object_of_another_organization(route, cast, cl
         )
         if got.status_code == 404:
             answered_404.append(method)
+        if method == methods[-1] and not answered_404 and not route.is_api:
+            methods.extend(m for m in API_METHODS if m not in methods)  # an hx-delete/put page
     assert answered_404, f"{route.id} answered 405 to every method; nothing was checked"
 
 
