@@ -193,3 +193,26 @@ def test_preview_page_per_role_and_organization(cast, client_for):
 
 def test_digest_kind_values():
     assert set(DigestKind.values) == {"daily", "weekly"}
+
+
+def test_digest_lists_the_supervisors_follow_ups_due_today_only(cast):
+    from coaching.models import FocusBehaviour, FollowUp, NoteKind
+    from coaching.services.notes import note_create
+
+    org = cast.org_a
+    with tenant_context(org):
+        note = note_create(
+            author=cast.sam, agent=cast.ann, kind=NoteKind.DEVELOPMENTAL,
+            behaviour=FocusBehaviour.objects.filter(organization=org).first(), body="Recap first",
+        )  # fmt: skip
+        today = today_for(org)
+        FollowUp.objects.filter(organization=org, note=note).update(
+            due_at=at_local(org, today, 15, 0)
+        )
+        content = svc.digest_content(cast.sam, today - timedelta(days=1), DigestKind.DAILY)
+        assert [f.note_id for f in content.follow_ups] == [note.pk]
+        FollowUp.objects.filter(organization=org, note=note).update(
+            due_at=at_local(org, today + timedelta(days=1), 9, 0)
+        )
+        content = svc.digest_content(cast.sam, today - timedelta(days=1), DigestKind.DAILY)
+        assert content.follow_ups == []
