@@ -247,6 +247,8 @@ def test_single_post_uses_a_bounded_number_of_queries(cast, api):
         ({"occurred_at": "yesterday"}, "occurred_at"),
         ({"ticket_url": "javascript:alert(1)"}, "ticket_url"),
         ({"do_not_send": "yes"}, "do_not_send"),
+        ({"customer": {"name": "Lee\u0000", "email": "lee@example.com"}}, "customer.name"),
+        ({"properties": {"k": "v\u0000"}}, "properties.k"),
         ({"source": "a b"}, "source"),
         (
             {"customer": {"name": "L", "email": "l@example.com", "language": "english please"}},
