@@ -399,23 +399,32 @@ def goal_new(request, org):
     )
 
 
-def _sparkline(series, target, width=320, height=80) -> dict | None:
-    """An inline SVG polyline of the cumulative value with the target line."""
+def _sparkline(series, target, start_day, due_date, width=320, height=80) -> dict | None:
+    """An inline SVG polyline of the cumulative value over the goal's whole period (x: days from
+    start to due date) with the target line and a dot for now."""
     if not series:
         return None
     values = [v for _d, v in series] + [target]
     lo, hi = min(values), max(values)
     span = (hi - lo) or 1.0
-    n = len(series)
+    total = max(1, (due_date - start_day).days)
+
+    def x(day):
+        return round(6 + (day - start_day).days / total * (width - 12), 1)
 
     def y(v):
         return round(height - 6 - (v - lo) / span * (height - 12), 1)
 
-    points = " ".join(
-        f"{round(6 + (i * (width - 12) / max(1, n - 1)), 1)},{y(v)}"
-        for i, (_d, v) in enumerate(series)
-    )
-    return {"points": points, "target_y": y(target), "width": width, "height": height}
+    points = " ".join(f"{x(d)},{y(v)}" for d, v in series)
+    last_day, last_value = series[-1]
+    return {
+        "points": points,
+        "target_y": y(target),
+        "width": width,
+        "height": height,
+        "last_x": x(last_day),
+        "last_y": y(last_value),
+    }
 
 
 @require_GET
@@ -432,7 +441,7 @@ def goal_detail(request, org, goal_id):
             "baseline_text": fmt(goal.metric, goal.baseline),
             "target_text": fmt(goal.metric, goal.target),
             "current_text": fmt(goal.metric, progress.current),
-            "spark": _sparkline(progress.series, goal.target),
+            "spark": _sparkline(progress.series, goal.target, goal.start_day, goal.due_date),
             "effect": ss.goal_effect(goal) if not request.member.is_agent else None,
             "time_pct": round(progress.fraction_time * 100),
         },

@@ -74,8 +74,8 @@ def may_coach(supervisor: Membership, agent: Membership) -> bool:
 
 
 def metric_snapshot(agent: Membership, today) -> dict:
-    """The agent's KPIs vs the team's over the 30 local days before ``today`` (rollups)."""
-    start, end = today - timedelta(days=SNAPSHOT_DAYS), today - timedelta(days=1)
+    """The agent's KPIs vs the team's over the last 30 local days, today included (rollups)."""
+    start, end = today - timedelta(days=SNAPSHOT_DAYS - 1), today
     own = metrics.compute(
         rollup_totals(agent.organization, start=start, end=end, agent_ids=[agent.pk])
     )
