@@ -304,3 +304,22 @@ def trim_for(viewer: Membership, lb: Leaderboard) -> Leaderboard:
     board.ranked = keep
     board.not_enough = [e for e in board.not_enough if e.agent_id == viewer.pk]
     return lb
+
+
+def digest_kudos(organization, *, start: date, end: date, team_ids=None, agent=None) -> dict:
+    """The daily/weekly digest's kudos line: public kudos only (the recipient's preference is
+    honoured; an agent's own weekly digest counts all of theirs). Local days, inclusive.
+    ``{"count": n, "latest": [Kudos, ...up to 3]}``."""
+    lo, hi = bounds(organization, start, end)
+    if agent is not None:
+        qs = Kudos.objects.filter(organization_id=organization.pk, recipient=agent).select_related(
+            "giver__user", "recipient__user"
+        )
+    else:
+        qs = public_kudos(organization)
+        if team_ids is not None:
+            qs = qs.filter(recipient__team_id__in=list(team_ids))
+    qs = qs.filter(created_at__gte=lo, created_at__lt=hi)
+    latest = list(qs.order_by("-created_at")[:3])
+    count = len(latest) if len(latest) < 3 else qs.count()
+    return {"count": count, "latest": latest}

@@ -459,3 +459,19 @@ def test_kudos_tied_to_a_customer_response(cast, client_for):
     assert c.post(f"{base}?response={mine.public_id}", data).status_code == 302
     with tenant_context(cast.org_a):
         assert Kudos.objects.get().response_id == mine.pk
+
+
+def test_digest_kudos_line_honours_the_preference(cast):
+    from django.utils import timezone
+
+    give(cast.sam, cast.ann, message="for ann")
+    give(cast.sam, cast.andy, message="for andy")
+    set_private(cast.andy)
+    today = timezone.now().astimezone(cast.org_a.tz).date()
+    with tenant_context(cast.org_a):
+        line = selectors.digest_kudos(
+            cast.org_a, start=today, end=today, team_ids=[cast.team_a1.pk]
+        )
+        assert line["count"] == 1 and [k.message for k in line["latest"]] == ["for ann"]
+        own = selectors.digest_kudos(cast.org_a, start=today, end=today, agent=cast.andy)
+        assert own["count"] == 1  # the agent's own digest still tells them
