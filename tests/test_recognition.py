@@ -475,3 +475,21 @@ def test_digest_kudos_line_honours_the_preference(cast):
         assert line["count"] == 1 and [k.message for k in line["latest"]] == ["for ann"]
         own = selectors.digest_kudos(cast.org_a, start=today, end=today, agent=cast.andy)
         assert own["count"] == 1  # the agent's own digest still tells them
+
+
+def test_daily_digest_carries_the_kudos_line_public_only(cast):
+    from django.utils import timezone
+
+    from coaching.services.digest import digest_content, digest_message
+
+    give(cast.sam, cast.ann, behaviour="Ownership", message="for ann")
+    give(cast.sam, cast.andy, behaviour="Teamwork", message="for andy")
+    set_private(cast.andy)
+    today = timezone.now().astimezone(cast.org_a.tz).date()
+    with tenant_context(cast.org_a):
+        content = digest_content(cast.sam, today, "daily")
+        message = digest_message(content)
+    assert content.kudos["count"] == 1
+    assert "Ann Agent — Ownership" in message.body and "Teamwork" not in message.body
+    html = message.alternatives[0][0]
+    assert "Ownership" in html and "Teamwork" not in html

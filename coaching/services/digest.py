@@ -19,7 +19,7 @@ supervisor, for the teams they lead only.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
@@ -35,6 +35,7 @@ from coachhub.tenancy.models import Membership, Organization, Role, TeamLead
 from feedback import metrics
 from feedback.models import DailyRollup, Mode, RequestKind, Response
 from feedback.selectors_insights import COUNTERS
+from recognition.selectors import digest_kudos
 
 from ..models import Alert, AlertState, FollowUp
 from ..models_digest import Digest, DigestKind, DigestOptOut, DigestStatus
@@ -197,6 +198,8 @@ class DigestContent:
     alert_count: int
     follow_ups: list
     links: dict
+    # Recognition's kudos line (public kudos of the teams; all of an agent's own).
+    kudos: dict = field(default_factory=lambda: {"count": 0, "latest": []})
 
     @property
     def recipient(self) -> str:
@@ -268,8 +271,10 @@ def digest_content(member: Membership, day: date, kind: str, now=None) -> Digest
             f"Your week at {organization.name}: {cur['responses']} responses, "
             f"{metrics.fmt('avg_stars', metrics.avg_stars(cur))} stars"
         )
-        return DigestContent(member, organization, kind, day, start, subject, rows, best, worst,
-                             [], 0, [], links)  # fmt: skip
+        content = DigestContent(member, organization, kind, day, start, subject, rows, best, worst,
+                                [], 0, [], links)  # fmt: skip
+        content.kudos = digest_kudos(organization, start=start, end=day, agent=member)
+        return content
 
     team_ids = sorted(
         TeamLead.objects.filter(organization_id=org_id, membership=member).values_list(
@@ -319,8 +324,10 @@ def digest_content(member: Membership, day: date, kind: str, now=None) -> Digest
         f"{metrics.fmt('avg_stars', metrics.avg_stars(total_cur))} stars"
     )
     links["alerts"] = _link("coaching:alert_list", organization)
-    return DigestContent(member, organization, kind, day, day, subject, rows, best, worst, alerts,
-                         alert_count, follow_ups, links)  # fmt: skip
+    content = DigestContent(member, organization, kind, day, day, subject, rows, best, worst,
+                            alerts, alert_count, follow_ups, links)  # fmt: skip
+    content.kudos = digest_kudos(organization, start=day, end=day, team_ids=team_ids)
+    return content
 
 
 def digest_message(content: DigestContent) -> EmailMultiAlternatives:
