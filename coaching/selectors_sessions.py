@@ -267,8 +267,8 @@ def _windows(rows: list, moment, metric: str, n: int = eff.WINDOW_N):
 
 def moments(organization, since=None) -> list[dict]:
     """Every coaching moment: micro notes and 1:1s (focus behaviour, average stars) and goals
-    (their own metric). QA-score and response-count goals use rollup-free measures elsewhere
-    and are reported as not enough data here."""
+    (their own metric: per-response values; QA score per counted review; response count per
+    local day)."""
     since = since or timezone.now() - timedelta(days=365)
     out = []
     for note in CoachingNote.objects.filter(
@@ -316,9 +316,63 @@ def moments(organization, since=None) -> list[dict]:
     return out
 
 
+WINDOW_DAYS = 30  # response-count goals: the daily counts of the 30 days before vs after
+
+
+def _qa_windows(organization, agent_id: int, moment):
+    """QA score: the final % of the N counted reviews before vs after (qa's own scoring)."""
+    from qa.selectors import counted_reviews, with_final_score
+
+    rows = list(
+        with_final_score(counted_reviews(organization).filter(agent_id=agent_id), organization)
+        .order_by("submitted_at", "id")
+        .values_list("submitted_at", "final")
+    )
+    times = [r[0] for r in rows]
+    i = bisect.bisect_left(times, moment)
+    before = [float(f) for _t, f in rows[:i] if f is not None][-eff.WINDOW_N :]
+    after = [float(f) for _t, f in rows[i:] if f is not None][: eff.WINDOW_N]
+    return before, after
+
+
+def _count_windows(organization, agent_id: int, moment):
+    """Response count: answers per local day, the 30 days before vs the (passed) days after."""
+    from django.db.models import Sum
+
+    from feedback.models import DailyRollup
+
+    day0 = timezone.localdate(moment, organization.tz)
+    today = timezone.localdate(timezone.now(), organization.tz)
+    lo, hi = day0 - timedelta(days=WINDOW_DAYS), min(today, day0 + timedelta(days=WINDOW_DAYS - 1))
+    counts = dict(
+        DailyRollup.objects.filter(
+            organization_id=organization.pk, agent_id=agent_id, day__gte=lo, day__lte=hi
+        )
+        .values("day")
+        .annotate(n=Sum("responses"))
+        .values_list("day", "n")
+    )
+    before = [float(counts.get(day0 - timedelta(days=k), 0)) for k in range(WINDOW_DAYS, 0, -1)]
+    after = [
+        float(counts.get(day0 + timedelta(days=k), 0))
+        for k in range(WINDOW_DAYS)
+        if day0 + timedelta(days=k) <= hi
+    ]
+    return before, after
+
+
+def _goal_windows(organization, agent_id: int, metric: str, moment, rows=None):
+    if metric == GoalMetric.QA_SCORE:
+        return _qa_windows(organization, agent_id, moment)
+    if metric == GoalMetric.RESPONSES:
+        return _count_windows(organization, agent_id, moment)
+    if rows is None:
+        rows = _response_rows(organization.pk, [agent_id]).get(agent_id, [])
+    return _windows(rows, moment, metric)
+
+
 def goal_effect(goal: Goal) -> eff.Effect:
-    rows = _response_rows(goal.organization_id, [goal.agent_id]).get(goal.agent_id, [])
-    before, after = _windows(rows, goal.created_at, goal.metric)
+    before, after = _goal_windows(goal.organization, goal.agent_id, goal.metric, goal.created_at)
     return eff.difference_ci(before, after)
 
 
@@ -334,10 +388,13 @@ def effectiveness_report(organization, since=None) -> dict:
     }
     goals = []
     for m in ms:
-        before, after = _windows(rows.get(m["agent_id"], []), m["at"], m["metric"])
         if m["kind"] == "goal":
+            before, after = _goal_windows(
+                organization, m["agent_id"], m["metric"], m["at"], rows.get(m["agent_id"], [])
+            )
             goals.append({**m, "effect": eff.difference_ci(before, after)})
             continue
+        before, after = _windows(rows.get(m["agent_id"], []), m["at"], m["metric"])
         for key, value in (
             ("agent", m["agent_id"]),
             ("supervisor", m["supervisor_id"]),

@@ -561,3 +561,56 @@ def test_coverage_counts_micro_notes_and_one_on_ones(cast):
     assert rows["Team A1"]["micro_pct"] == 50 and rows["Team A1"]["one_on_one_pct"] == 50
     assert rows["Team A1"]["leads"][0]["ratio"]["praise"] == 1
     assert "Team A2" not in rows
+
+
+# --- effectiveness on stored data ---------------------------------------------------------------
+
+
+def test_response_count_goal_effect_compares_daily_counts(cast):
+    from coaching.models_sessions import Goal
+    from coaching.selectors_sessions import goal_effect
+    from feedback.models import DailyRollup
+
+    org = cast.org_a
+    now = timezone.now()
+    day0 = timezone.localdate(now, org.tz) - timedelta(days=30)
+    with tenant_context(org):
+        for k in range(1, 31):
+            DailyRollup.objects.create(
+                organization=org, day=day0 - timedelta(days=k), agent=cast.ann,
+                team=cast.team_a1, responses=2 + (k % 2),
+            )  # fmt: skip
+            DailyRollup.objects.create(
+                organization=org, day=day0 + timedelta(days=k - 1), agent=cast.ann,
+                team=cast.team_a1, responses=4 + (k % 2),
+            )  # fmt: skip
+        goal = Goal.objects.create(
+            organization=org, agent=cast.ann, created_by=cast.sam, title="More answers",
+            metric="responses", target=100, start_day=day0, due_date=day0 + timedelta(days=40),
+            created_at=now - timedelta(days=30),
+        )  # fmt: skip
+        e = goal_effect(goal)
+    assert e.enough and e.n_before == 30 and e.n_after == 30
+    assert e.diff == pytest.approx(2.0) and e.low > 0
+
+
+def test_effectiveness_report_per_behaviour_coach_and_agent(cast, client_for):
+    from coaching.selectors_sessions import effectiveness_report
+    from coaching.services.notes import note_create
+
+    (b,) = behaviours(cast.org_a, "Empathy")
+    rng = random.Random(3)
+    for _ in range(30):
+        answered(cast.org_a, cast.ann, rng.choice([2, 3, 3, 4]))
+    with tenant_context(cast.org_a):
+        note_create(author=cast.sam, agent=cast.ann, kind="developmental", behaviour=b, body="x")
+    for _ in range(30):
+        answered(cast.org_a, cast.ann, rng.choice([4, 5, 5, 5]))
+    with tenant_context(cast.org_a):
+        report = effectiveness_report(cast.org_a)
+    (row,) = report["behaviour"]
+    assert row["name"] == "Empathy" and row["effect"].enough
+    assert row["effect"].n_before == 30 and row["effect"].n_after == 30 and row["effect"].low > 0
+    assert [r["name"] for r in report["supervisor"]] == [cast.sam.display_name]
+    page = signed_in(cast.alice).get(url(cast.org_a, "effectiveness/"))
+    assert page.status_code == 200 and "Empathy" in page.content.decode()
