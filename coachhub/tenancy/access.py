@@ -48,7 +48,9 @@ def teams_visible_to(member: Membership) -> QuerySet[Team]:
 
 
 def members_visible_to(member: Membership) -> QuerySet[Membership]:
-    qs = Membership.objects.filter(organization_id=member.organization_id).select_related("user", "team")
+    qs = Membership.objects.filter(organization_id=member.organization_id).select_related(
+        "user", "team"
+    )
     if member.is_admin:
         return qs
     if member.is_supervisor:

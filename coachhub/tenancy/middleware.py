@@ -73,13 +73,11 @@ class TenancyMiddleware:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.startswith(("chk_live_", "chk_test_")):
             return self.get_response(request)  # DRF answers 401 for protected endpoints
-        found = GlobalLookup.resolve(LookupKind.API_KEY, secret.strip())
-        if found is None:
+        # One query from the secret to its organization (the narrow pre-tenant path).
+        found = GlobalLookup.resolve_with_organization(LookupKind.API_KEY, secret.strip())
+        if found is None or not found[0].is_active:
             return self.get_response(request)
-        org_id, key_id = found
-        org = Organization.objects.filter(pk=org_id, is_active=True).first()
-        if org is None:
-            return self.get_response(request)
+        org, key_id = found
         with tenant_context(org):
             key = ApiKey.objects.filter(
                 organization=org, pk=key_id, revoked_at__isnull=True

@@ -116,7 +116,9 @@ class Membership(PublicIdMixin, TenantModel):
     )
     role = models.CharField(max_length=20, choices=Role.choices)
     # Capabilities later features check; independent of the role.
-    is_reviewer = models.BooleanField(default=False, help_text="May review QA without leading a team.")
+    is_reviewer = models.BooleanField(
+        default=False, help_text="May review QA without leading a team."
+    )
     is_recovery = models.BooleanField(default=False, help_text="Works the service-recovery queue.")
     team = models.ForeignKey(
         Team,
@@ -163,7 +165,11 @@ class Membership(PublicIdMixin, TenantModel):
     @cached_property
     def led_team_ids(self) -> frozenset[int]:
         if self.is_admin:
-            return frozenset(Team.objects.filter(organization_id=self.organization_id).values_list("id", flat=True))
+            return frozenset(
+                Team.objects.filter(organization_id=self.organization_id).values_list(
+                    "id", flat=True
+                )
+            )
         return frozenset(
             TeamLead.objects.filter(
                 organization_id=self.organization_id, membership=self
@@ -199,6 +205,9 @@ class TeamLead(TenantModel):
             )
         ]
         indexes = [models.Index(fields=["organization", "team"], name="teamlead_team")]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id} leads {self.team_id}"
 
 
 class RecognitionPreference(models.TextChoices):
@@ -238,6 +247,9 @@ class AgentProfile(TenantModel):
             ),
         ]
 
+    def __str__(self) -> str:
+        return self.display_name or f"profile {self.pk}"
+
 
 class ApiKeyMode(models.TextChoices):
     LIVE = "live", "Live"
@@ -252,7 +264,11 @@ class ApiKey(PublicIdMixin, TenantModel):
     prefix = models.CharField(max_length=24, help_text="The first characters, to recognise it.")
     key_hash = models.CharField(max_length=64)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -264,6 +280,9 @@ class ApiKey(PublicIdMixin, TenantModel):
             models.UniqueConstraint(fields=["organization", "key_hash"], name="apikey_hash"),
             models.UniqueConstraint(fields=["organization", "public_id"], name="apikey_public_id"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
 
     @property
     def is_active(self) -> bool:
@@ -280,9 +299,15 @@ class Invitation(PublicIdMixin, TenantModel):
 
     email = models.EmailField()
     role = models.CharField(max_length=20, choices=Role.choices)
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     token_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -292,8 +317,13 @@ class Invitation(PublicIdMixin, TenantModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "token_hash"], name="invitation_token"),
-            models.UniqueConstraint(fields=["organization", "public_id"], name="invitation_public_id"),
+            models.UniqueConstraint(
+                fields=["organization", "public_id"], name="invitation_public_id"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"invitation for {self.email}"
 
     @property
     def is_open(self) -> bool:
@@ -302,7 +332,7 @@ class Invitation(PublicIdMixin, TenantModel):
 
 class LookupKind(models.TextChoices):
     API_KEY = "api_key"
-    SURVEY_TOKEN = "survey_token"
+    SURVEY_TOKEN = "survey_token"  # noqa: S105 - a kind name, not a secret
     WEBHOOK_ENDPOINT = "webhook_endpoint"
     TV_LINK = "tv_link"
     INVITATION = "invitation"
@@ -328,6 +358,9 @@ class GlobalLookup(models.Model):
             models.UniqueConstraint(fields=["kind", "digest"], name="lookup_kind_digest"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.kind} → org {self.organization_id} #{self.object_id}"
+
     @classmethod
     def register(cls, kind: str, secret: str, obj: models.Model) -> GlobalLookup:
         return cls.objects.create(
@@ -336,6 +369,16 @@ class GlobalLookup(models.Model):
             organization_id=obj.organization_id,
             object_id=obj.pk,
         )
+
+    @classmethod
+    def resolve_with_organization(cls, kind: str, secret: str) -> tuple[Organization, int] | None:
+        row = (
+            cls.objects.select_related("organization")
+            .filter(kind=kind, digest=sha256_hex(secret))
+            .only("object_id", "organization")
+            .first()
+        )
+        return (row.organization, row.object_id) if row else None
 
     @classmethod
     def resolve(cls, kind: str, secret: str) -> tuple[int, int] | None:
