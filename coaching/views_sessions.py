@@ -165,8 +165,10 @@ def _session_post(request, session_id, action, ok: str):
     try:
         action(session)
     except svc.SessionInvalid as exc:
+        if "session" in exc.errors:  # may see the session, but this part is not theirs
+            raise PermissionDenied(exc.errors["session"]) from exc
         _flash_errors(request, exc.errors)
-        return redirect(_session_url(request, session))  # noqa
+        return redirect(_session_url(request, session))
     messages.success(request, ok)
     return redirect(_session_url(request, session))
 

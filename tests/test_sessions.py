@@ -522,7 +522,16 @@ def test_pages_work_per_role(cast, client_for):
     # the agent cannot write the coach's parts
     move(s, S.SHARED, cast.sam)
     r = ann.post(url(cast.org_a, f"sessions/{s.public_id}/private-notes/"), {"body": "x"})
-    assert r.status_code == 302
+    assert r.status_code == 403
+    r = ann.post(url(cast.org_a, f"sessions/{s.public_id}/notes/"), {"grow_goal": "x"})
+    assert r.status_code == 403
+    # the admin may see the session but not write the coach's notes or rate it
+    r = alice.post(url(cast.org_a, f"sessions/{s.public_id}/rate/"), {"rating": "5"})
+    assert r.status_code == 403
+    # a bad value names the field
+    move(s, S.ACKNOWLEDGED, cast.ann)
+    r = ann.post(url(cast.org_a, f"sessions/{s.public_id}/rate/"), {"rating": "9"}, follow=True)
+    assert "rating: Choose 1 to 5." in r.content.decode()
     with tenant_context(cast.org_a):
         assert private_notes_for(s, cast.sam) == []
     # another org's session: 404
