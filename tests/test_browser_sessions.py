@@ -116,3 +116,11 @@ def test_one_on_one_from_preparation_to_goal_in_the_browser(live_server, page, c
     assert page.get_by_test_id("goal-status").inner_text() in ("On track", "At risk")
     assert page.locator("svg[role=img]").count() == 1
     screenshot(page, "sessions_goal")
+    visit(page, f"{base}/o/acme/coaching/goals/", "goal list")
+    visit(page, f"{base}/o/acme/coaching/coverage/", "coverage")
+
+    # Admin pages: effectiveness (with usefulness ratings) and the category templates.
+    sign_in(page, base, "alice@acme.test")
+    visit(page, f"{base}/o/acme/coaching/effectiveness/", "effectiveness")
+    screenshot(page, "sessions_effectiveness")
+    visit(page, f"{base}/o/acme/coaching/session-categories/", "categories")
