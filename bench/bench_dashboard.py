@@ -27,7 +27,7 @@ import time
 import urllib.parse
 
 from bench import datagen
-from bench.harness import BenchFailed, Context, Row, note
+from bench.harness import BenchFailed, Context, Row, _pg_connect, note
 
 RESPONSES = int(os.environ.get("BENCH_DASHBOARD_RESPONSES", 10_000_000))
 BASE = int(os.environ.get("BENCH_DASHBOARD_BASE_RESPONSES", 100_000))
@@ -40,10 +40,11 @@ GOAL_P95_MS = 100.0
 
 def ensure_typical_admin(ds: datagen.DataSet) -> None:
     """An admin for the typical organization in the cached platform (idempotent)."""
-    import psycopg
     from django.contrib.auth.hashers import make_password
 
-    with psycopg.connect(ds.owner_url, autocommit=True) as conn, conn.cursor() as cur:
+    conn = _pg_connect(ds.owner_url)
+    conn.autocommit = True  # (no `with conn`: psycopg2 would open a transaction)
+    with conn.cursor() as cur:
         cur.execute("SELECT id FROM coachhub_organization WHERE slug = %s", [TYPICAL_SLUG])
         row = cur.fetchone()
         if row is None:
@@ -71,6 +72,7 @@ def ensure_typical_admin(ds: datagen.DataSet) -> None:
             )
         finally:
             cur.execute("ALTER TABLE coachhub_membership FORCE ROW LEVEL SECURITY")
+    conn.close()
 
 
 def sign_in(base_url: str, email: str) -> str:
@@ -127,6 +129,7 @@ def pct(values: list[float], p: float) -> float:
 def run(ctx: Context) -> list[Row]:
     small = datagen.ensure(ctx, BASE)
     big = datagen.ensure(ctx, RESPONSES)
+    ctx.django()
     for ds in (small, big):
         ensure_typical_admin(ds)
     servers = {"small": ctx.server(extra_env=small.env), "big": ctx.server(extra_env=big.env)}

@@ -61,10 +61,10 @@ def _dashboard(request, org, scope: sel.Scope, *, show_teams: bool, show_agents:
     if download == "days":
         return _csv(f"{slug}-days.csv", sel.daily_series(organization, scope, period), "day")
     if download == "agents" and show_agents:
-        rows = sel.agent_table(organization, scope, period, member, sort, desc)
+        rows, _ = sel.agent_table(organization, scope, period, member, sort, desc)
         return _csv(f"{slug}-agents.csv", rows, "name")
     if download == "teams" and show_teams:
-        rows = sel.team_table(organization, scope, period, member, sort, desc)
+        rows, _ = sel.team_table(organization, scope, period, member, sort, desc)
         return _csv(f"{slug}-teams.csv", rows, "name")
     if download:
         raise Http404("No such table")
@@ -78,14 +78,20 @@ def _dashboard(request, org, scope: sel.Scope, *, show_teams: bool, show_agents:
         "responses": [d["responses"] for d in series],
         "stars": metrics.star_distribution(current),
     }
-    agents = sel.agent_table(organization, scope, period, member, sort, desc) if show_agents else []
-    teams = sel.team_table(organization, scope, period, member, sort, desc) if show_teams else []
     # A 2,000-agent organization: the page shows the first rows in the chosen order (sorting
     # covers everyone); "show all" and the CSV have every row.
     show_all = request.GET.get("all") == "1"
-    agents_total, teams_total = len(agents), len(teams)
-    if not show_all:
-        agents, teams = agents[:TABLE_ROWS], teams[:TABLE_ROWS]
+    limit = None if show_all else TABLE_ROWS
+    agents, agents_total = (
+        sel.agent_table(organization, scope, period, member, sort, desc, limit)
+        if show_agents
+        else ([], 0)
+    )
+    teams, teams_total = (
+        sel.team_table(organization, scope, period, member, sort, desc, limit)
+        if show_teams
+        else ([], 0)
+    )
     agent_url = reverse("feedback:insights", kwargs={"org": org})
     context = {
         "scope": scope,

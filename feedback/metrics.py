@@ -101,7 +101,7 @@ def volume(t: Mapping) -> int:
     return _get(t, "interactions")
 
 
-_FUNCS = {
+METRIC_FUNCS = _FUNCS = {
     "volume": volume,
     "response_rate": response_rate,
     "avg_stars": avg_stars,
