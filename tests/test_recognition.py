@@ -493,3 +493,22 @@ def test_daily_digest_carries_the_kudos_line_public_only(cast):
     assert "Ann Agent — Ownership" in message.body and "Teamwork" not in message.body
     html = message.alternatives[0][0]
     assert "Ownership" in html and "Teamwork" not in html
+
+
+def test_coaching_services_feed_the_badges_by_event(cast):
+    from coaching.models import FocusBehaviour
+    from coaching.services.notes import note_acknowledge, note_create, saved_toggle
+
+    with tenant_context(cast.org_a):
+        behaviour, _ = FocusBehaviour.objects.get_or_create(organization=cast.org_a, name="Empathy")
+        note = note_create(
+            author=cast.sam, agent=cast.ann, kind="praise", behaviour=behaviour, body="Nice"
+        )
+        assert note_acknowledge(note, cast.ann)
+        response = answered(cast.org_a, cast.andy, 5)
+    with tenant_context(cast.org_a):
+        assert saved_toggle(cast.andy, response=response)
+    run_outbox(cast.org_a)
+    with tenant_context(cast.org_a):
+        got = set(Achievement.objects.values_list("member_id", "badge"))
+    assert (cast.ann.pk, Badge.QUICK_ACK) in got and (cast.andy.pk, Badge.FIRST_SAVED) in got

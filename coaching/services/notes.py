@@ -18,6 +18,7 @@ from ..models import CoachingNote, FocusBehaviour, FollowUp, NoteKind, SavedItem
 
 EVENT_NOTE_ACKNOWLEDGED = "coaching.note_acknowledged"
 EVENT_NOTE_CREATED = "coaching.note_created"
+EVENT_ITEM_SAVED = "coaching.item_saved"
 MAX_NOTE = 2000
 MAX_REPLY = 2000
 FOLLOW_UP_AFTER = timedelta(days=1)  # due the next day; the inbox shows it until day 2 ends
@@ -133,6 +134,9 @@ def note_acknowledge(note: CoachingNote, agent: Membership, reply: str = "", now
             "agent_id": note.agent_id,
             "author_id": note.author_id,
             "replied": bool(reply),
+            # recognition's "acknowledged within a day" badge compares these two
+            "created_at": note.created_at.isoformat(),
+            "acknowledged_at": now.isoformat(),
         },
     )
     if reply:
@@ -198,7 +202,9 @@ def saved_toggle(member: Membership, *, response=None, note=None) -> bool:
                 organization_id=member.organization_id, member=member, response=response, note=note
             )
     except IntegrityError:
-        pass  # a double click: saved once
+        return True  # a double click: saved once
+    # recognition's "first item saved for a 1:1" badge listens for this (by name)
+    event_record(member.organization_id, EVENT_ITEM_SAVED, {"member_id": member.pk})
     return True
 
 
