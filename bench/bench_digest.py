@@ -81,8 +81,9 @@ def setup(ctx: Context) -> None:
             [ORGS],
         )
         cur.execute(
-            "CREATE TEMP TABLE dorgs AS SELECT id, slug FROM coachhub_organization "
-            "WHERE slug LIKE %s",
+            "CREATE TEMP TABLE dorgs AS SELECT id, slug FROM coachhub_organization o "
+            "WHERE slug LIKE %s AND NOT EXISTS "
+            "(SELECT 1 FROM coachhub_team t WHERE t.organization_id = o.id)",
             [PREFIX + "%"],
         )
         datagen.insert_select(
