@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-
-class ErrorOut(serializers.Serializer):
-    field = serializers.CharField(allow_null=True)
-    reason = serializers.CharField()
-
-
-class ErrorsOut(serializers.Serializer):
-    errors = ErrorOut(many=True)
+from feedback.api.serializers import ErrorsOut  # noqa: F401  (one error shape in the schema)
 
 
 class PersonOut(serializers.Serializer):
