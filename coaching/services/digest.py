@@ -163,7 +163,8 @@ def digests_run(organization_id: int, *, now=None, limit: int = 5000) -> dict[st
         )
     if not ids:
         return counts
-    mail = get_connection()
+    # A bounded SMTP timeout: a stalled server must not hold a worker process forever.
+    mail = get_connection(timeout=getattr(settings, "EMAIL_TIMEOUT", None) or 30)
     try:
         mail.open()
         for i in ids:
