@@ -12,5 +12,8 @@ class CoreConfig(AppConfig):
 
         # Connected with this app as sender so it runs once per migrate, after all apps.
         post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="coachhub_rls")
-        from coachhub.core import checks  # noqa: F401  (registers system checks)
-        from coachhub.core import navigation, notifications  # noqa: F401  (nav entries, outbox consumers)
+        from coachhub.core import (  # noqa: F401  (nav entries, outbox consumers)
+            checks,  # noqa: F401  (registers system checks)
+            navigation,
+            notifications,
+        )

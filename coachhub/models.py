@@ -1,4 +1,4 @@
-"""Models of the core app: tenancy lives in ``coachhub.tenancy``, shared services in ``coachhub.core``."""
+"""Models of the core app: tenancy in ``coachhub.tenancy``, shared services in ``coachhub.core``."""
 
 from coachhub.core.models import *  # noqa: F403
 from coachhub.tenancy.models import *  # noqa: F403

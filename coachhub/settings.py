@@ -246,11 +246,13 @@ LOGGING = {
     "filters": {"context": {"()": "coachhub.core.logging.ContextFilter"}},
     "formatters": {
         "plain": {
-            "format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s org=%(organization_id)s] %(message)s"
+            "format": "%(asctime)s %(levelname)s %(name)s "
+            "[req=%(request_id)s org=%(organization_id)s] %(message)s"
         },
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(organization_id)s %(message)s",
+            "fmt": "%(asctime)s %(levelname)s %(name)s "
+            "%(request_id)s %(organization_id)s %(message)s",
         },
     },
     "handlers": {

@@ -48,6 +48,7 @@ urlpatterns = [
 if settings.COACHHUB_BENCH:
     urlpatterns.append(path("bench/", include("bench.baseline_app.urls")))
 
+
 def media(request, path):
     return media_serve(request, path, document_root=settings.MEDIA_ROOT)  # read per request
 

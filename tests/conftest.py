@@ -61,15 +61,30 @@ def cast(db):
     b = make_org("globex", "Globex Care")
     a1, a2 = make_team(a, "Team A1"), make_team(a, "Team A2")
     b1 = make_team(b, "Team B1")
-    u = lambda email, first, last: UserFactory(username=email, email=email, first_name=first, last_name=last)  # noqa: E731
+
+    def u(email, first, last):
+        return UserFactory(username=email, email=email, first_name=first, last_name=last)
+
     ns = SimpleNamespace(org_a=a, org_b=b, team_a1=a1, team_a2=a2, team_b1=b1)
     ns.alice = make_member(a, Role.ADMIN, user=u("alice@acme.test", "Alice", "Admin"))
-    ns.sam = make_member(a, Role.SUPERVISOR, teams_led=[a1], user=u("sam@acme.test", "Sam", "Super"))
-    ns.ann = make_member(a, Role.AGENT, team=a1, user=u("ann@acme.test", "Ann", "Agent"), employee_id="A-1")
-    ns.andy = make_member(a, Role.AGENT, team=a1, user=u("andy@acme.test", "Andy", "Agent"), employee_id="A-2")
-    ns.zoe = make_member(a, Role.AGENT, team=a2, user=u("zoe@acme.test", "Zoe", "Agent"), employee_id="A-3")
-    ns.bob = make_member(b, Role.SUPERVISOR, teams_led=[b1], user=u("bob@globex.test", "Bob", "Boss"))
-    ns.bea = make_member(b, Role.AGENT, team=b1, user=u("bea@globex.test", "Bea", "Agent"), employee_id="B-1")
+    ns.sam = make_member(
+        a, Role.SUPERVISOR, teams_led=[a1], user=u("sam@acme.test", "Sam", "Super")
+    )
+    ns.ann = make_member(
+        a, Role.AGENT, team=a1, user=u("ann@acme.test", "Ann", "Agent"), employee_id="A-1"
+    )
+    ns.andy = make_member(
+        a, Role.AGENT, team=a1, user=u("andy@acme.test", "Andy", "Agent"), employee_id="A-2"
+    )
+    ns.zoe = make_member(
+        a, Role.AGENT, team=a2, user=u("zoe@acme.test", "Zoe", "Agent"), employee_id="A-3"
+    )
+    ns.bob = make_member(
+        b, Role.SUPERVISOR, teams_led=[b1], user=u("bob@globex.test", "Bob", "Boss")
+    )
+    ns.bea = make_member(
+        b, Role.AGENT, team=b1, user=u("bea@globex.test", "Bea", "Agent"), employee_id="B-1"
+    )
     return ns
 
 
@@ -89,4 +104,6 @@ def assert_num_queries_at_most(n: int):
     with CaptureQueriesContext(connection) as ctx:
         yield ctx
     executed = len(ctx.captured_queries)
-    assert executed <= n, f"{executed} queries > {n}:\n" + "\n".join(q["sql"] for q in ctx.captured_queries)
+    assert executed <= n, f"{executed} queries > {n}:\n" + "\n".join(
+        q["sql"] for q in ctx.captured_queries
+    )

@@ -5,8 +5,9 @@ from django.core.checks import Error, register
 
 @register()
 def tenant_models_have_no_auto_m2m(app_configs, **kwargs):
-    from coachhub.tenancy.models import TenantModel
     from django.apps import apps
+
+    from coachhub.tenancy.models import TenantModel
 
     errors = []
     for model in apps.get_models():

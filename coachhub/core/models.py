@@ -33,9 +33,13 @@ class DeliveryStatus(models.TextChoices):
 class Delivery(TenantModel):
     """One consumer's handling of one event: claimed, retried and swept on its own."""
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     consumer = models.CharField(max_length=100)
-    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     last_error = models.TextField(blank=True)
@@ -45,7 +49,9 @@ class Delivery(TenantModel):
     class Meta:
         constraints = [
             # One delivery per consumer per event, ever: a repeated record is "already done".
-            models.UniqueConstraint(fields=["organization", "event", "consumer"], name="delivery_once"),
+            models.UniqueConstraint(
+                fields=["organization", "event", "consumer"], name="delivery_once"
+            ),
         ]
         indexes = [
             # The sweeper's query: what is due, per organization.
@@ -74,8 +80,12 @@ class Notification(PublicIdMixin, TenantModel):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "public_id"], name="notification_public_id"),
+            models.UniqueConstraint(
+                fields=["organization", "public_id"], name="notification_public_id"
+            ),
         ]
         indexes = [
-            models.Index(fields=["organization", "recipient", "-created_at"], name="notification_inbox"),
+            models.Index(
+                fields=["organization", "recipient", "-created_at"], name="notification_inbox"
+            ),
         ]

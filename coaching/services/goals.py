@@ -230,8 +230,7 @@ def goal_create(
         "coaching_goal",
         f"New goal: {title}",
         body=(
-            f"{GoalMetric(metric).label}: target {metrics_fmt(metric, target_v)} "
-            f"by {due:%d %b %Y}"
+            f"{GoalMetric(metric).label}: target {metrics_fmt(metric, target_v)} by {due:%d %b %Y}"
         ),
         url=goal_path(goal),
     )
