@@ -116,6 +116,7 @@ def team_scope(team: Team) -> Scope:
 
 
 def agent_scope(agent: Membership) -> Scope:
+    agent.profile  # noqa: B018 - loads the profile so the page shows the same name as the tables
     return Scope("agent", agent.display_name, agent_id=agent.pk, agent=agent)
 
 

@@ -39,6 +39,8 @@ def northwind(transactional_db, settings, tmp_path):
                 organization=org, role=Role.AGENT, team_id__in=marcus.led_team_ids
             )
         )
+        for agent in agents:
+            agent.profile  # noqa: B018 - cache it: display_name shows the profile's name
         today = timezone.now().astimezone(org.tz).date()
         rows = []
         for i, agent in enumerate(agents):
