@@ -218,4 +218,8 @@ def celery_worker_session(django_db_setup, django_db_blocker, tmp_path_factory):
 
 @pytest.fixture
 def celery_worker(celery_worker_session):
-    return celery_worker_session.ensure_running()
+    worker = celery_worker_session.ensure_running()
+    yield worker
+    # Stopped before the test's database flush: a task still inside a transaction (a survey
+    # send after an ingest, say) deadlocks the flush's TRUNCATE. The next test restarts it.
+    worker.stop()
