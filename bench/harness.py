@@ -44,7 +44,9 @@ BIN = Path(PYTHON).parent
 
 # Same derivation as coachhub/settings.py CHECKOUT_ID: two checkouts never share a bench DB.
 CHECKOUT_ID = hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]  # noqa: S324 - a name
-BENCH_DB_NAME = f"coachhub_bench_{CHECKOUT_ID}"
+# BENCH_SUFFIX separates parallel sessions in one checkout (database, Redis keys, Celery queue).
+BENCH_SUFFIX = os.environ.get("BENCH_SUFFIX", "")
+BENCH_DB_NAME = f"coachhub_bench_{CHECKOUT_ID}{BENCH_SUFFIX}"
 
 LOCAL_RUNTIME_URL = "postgres://coachhub_app@127.0.0.1:5432/coachhub"
 LOCAL_OWNER_URL = "postgres://coachhub_owner@127.0.0.1:5432/coachhub"
@@ -594,8 +596,8 @@ class Context:
             "DEBUG": "false",
             "DJANGO_SETTINGS_MODULE": "coachhub.settings",
             # Own Redis keys and Celery queue: never steal a dev worker's tasks or vice versa.
-            "REDIS_KEY_PREFIX": f"coachhub-bench-{CHECKOUT_ID}",
-            "CELERY_QUEUE": f"coachhub-bench-{CHECKOUT_ID}",
+            "REDIS_KEY_PREFIX": f"coachhub-bench-{CHECKOUT_ID}{BENCH_SUFFIX}",
+            "CELERY_QUEUE": f"coachhub-bench-{CHECKOUT_ID}{BENCH_SUFFIX}",
             "PYTHONUNBUFFERED": "1",
         }
         os.environ.update(bench_env)  # this process (in-process Django) and every child
