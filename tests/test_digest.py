@@ -216,3 +216,59 @@ def test_digest_lists_the_supervisors_follow_ups_due_today_only(cast):
         )
         content = svc.digest_content(cast.sam, today - timedelta(days=1), DigestKind.DAILY)
         assert content.follow_ups == []
+
+
+def _session_due(supervisor, agent, due_at, **extra):
+    from coaching.models_sessions import CoachingSession
+    from coaching.services.sessions import session_prepare
+
+    with tenant_context(supervisor.organization):
+        session = session_prepare(supervisor=supervisor, agent=agent, purpose="1:1")
+        CoachingSession.objects.filter(pk=session.pk).update(
+            developmental=True, follow_up_due_at=due_at, **extra
+        )
+    return session
+
+
+def test_digest_lists_the_supervisors_session_follow_ups_due_today_only(cast, smtp):  # noqa: F811
+    org = cast.org_a
+    today = today_for(org)
+    kim = make_member(
+        org, Role.AGENT, team=cast.team_a1,
+        user=UserFactory(username="kim@acme.test", email="kim@acme.test",
+                         first_name="Kim <b>Bold</b>", last_name="Agent"),
+    )  # fmt: skip
+    lee = make_member(
+        org, Role.SUPERVISOR, teams_led=[cast.team_a2],
+        user=UserFactory(username="lee@acme.test", email="lee@acme.test", first_name="Lee"),
+    )  # fmt: skip
+    mine = _session_due(cast.sam, kim, at_local(org, today, 15, 0))
+    _session_due(cast.sam, cast.ann, at_local(org, today + timedelta(days=1), 9, 0))  # tomorrow
+    _session_due(
+        cast.sam, cast.andy, at_local(org, today, 9, 0), followed_up_at=timezone.now()
+    )  # already followed up
+    leads = _session_due(lee, cast.zoe, at_local(org, today, 10, 0))
+    globex = _session_due(cast.bob, cast.bea, at_local(cast.org_b, today_for(cast.org_b), 10, 0))
+    run(org)
+    svc.digests_run(cast.org_b.pk, now=at_local(cast.org_b, today_for(cast.org_b)))
+
+    [mail] = mails_to(smtp, "sam@acme.test")
+    _m, text, html = _parts(mail)
+    for body in (text, html):
+        assert "Coaching follow-ups due today: 1" in body
+        assert f"/o/acme/coaching/sessions/{mine.public_id}/" in body
+        assert "follow-up due " + today.strftime("%-d %b") + " 15:00" in body
+        assert str(leads.public_id) not in body and str(globex.public_id) not in body
+        assert "Ann Agent" not in body.split("follow-ups due today")[1]
+        assert "Andy Agent" not in body.split("follow-ups due today")[1]
+    assert "Kim &lt;b&gt;Bold&lt;/b&gt; Agent" in html and "<b>Bold</b>" not in html
+    assert "Kim <b>Bold</b> Agent" in text  # plain text is not HTML
+
+    [mail] = mails_to(smtp, "lee@acme.test")
+    _m, text, html = _parts(mail)
+    assert str(leads.public_id) in text and str(mine.public_id) not in text + html
+
+    [mail] = mails_to(smtp, "bob@globex.test")
+    _m, text, html = _parts(mail)
+    assert f"/o/globex/coaching/sessions/{globex.public_id}/" in html
+    assert str(mine.public_id) not in text + html and str(leads.public_id) not in text + html

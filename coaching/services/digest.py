@@ -39,6 +39,7 @@ from recognition.selectors import digest_kudos
 
 from ..models import Alert, AlertState, FollowUp
 from ..models_digest import Digest, DigestKind, DigestOptOut, DigestStatus
+from ..selectors_sessions import session_follow_ups_due
 
 log = logging.getLogger(__name__)
 
@@ -199,12 +200,18 @@ class DigestContent:
     alert_count: int
     follow_ups: list
     links: dict
+    # 1:1 sessions whose follow-up is due by the end of today (dicts: agent, due_at, held, url).
+    session_follow_ups: list = field(default_factory=list)
     # Recognition's kudos line (public kudos of the teams; all of an agent's own).
     kudos: dict = field(default_factory=lambda: {"count": 0, "latest": []})
 
     @property
     def recipient(self) -> str:
         return self.member.user.email
+
+    @property
+    def follow_up_count(self) -> int:
+        return len(self.follow_ups) + len(self.session_follow_ups)
 
 
 def _sums(qs) -> dict:
@@ -319,6 +326,15 @@ def digest_content(member: Membership, day: date, kind: str, now=None) -> Digest
         .select_related("note__agent__user")
         .order_by("due_at")[:10]
     )
+    session_follow_ups = [
+        {
+            "agent": s.agent.display_name,
+            "due_at": s.follow_up_due_at,
+            "held": s.acknowledged_at or s.shared_at or s.created_at,
+            "url": _link("coaching:session_detail", organization, session_id=s.public_id),
+        }
+        for s in session_follow_ups_due(member, now=end_of_today)[:10]
+    ]
     volume = total_cur.get("interactions", 0)
     subject = (
         f"Yesterday at {organization.name}: {volume} interactions, "
@@ -328,13 +344,16 @@ def digest_content(member: Membership, day: date, kind: str, now=None) -> Digest
     content = DigestContent(member, organization, kind, day, day, subject, rows, best, worst,
                             alerts, alert_count, follow_ups, links)  # fmt: skip
     content.kudos = digest_kudos(organization, start=day, end=day, team_ids=team_ids)
+    content.session_follow_ups = session_follow_ups
     return content
 
 
 def digest_message(content: DigestContent) -> EmailMultiAlternatives:
     ctx = {"d": content, "organization": content.organization}
-    text = render_to_string("emails/digest.txt", ctx)
-    html = render_to_string("emails/digest.html", ctx)
+    # Times in the e-mail (follow-ups due) read in the organization's zone, not the server's.
+    with timezone.override(content.organization.tz):
+        text = render_to_string("emails/digest.txt", ctx)
+        html = render_to_string("emails/digest.html", ctx)
     msg = EmailMultiAlternatives(
         subject=content.subject, body=text, to=[content.recipient],
         from_email=settings.DEFAULT_FROM_EMAIL,
