@@ -7,8 +7,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 
-from coachhub.tenancy.api import TenantAPIView
-from feedback.api.views import CURSOR, ERRORS, LIMIT, SINCE, _since
+from coachhub.tenancy.api import CURSOR, ERRORS, LIMIT, SINCE, TenantAPIView, since_param
 
 from ..models import CoachingNote
 from ..models_sessions import CoachingSession, Goal
@@ -111,7 +110,7 @@ class CoachingNoteListView(TenantAPIView):
     )
     def get(self, request):
         qs = self.get_queryset()
-        if since := _since(request):
+        if since := since_param(request):
             qs = qs.filter(created_at__gte=since)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(CoachingNoteOut(page, many=True).data)
@@ -135,7 +134,7 @@ class SessionListView(TenantAPIView):
     )
     def get(self, request):
         qs = self.get_queryset()
-        if since := _since(request):
+        if since := since_param(request):
             qs = qs.filter(updated_at__gte=since)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(SessionOut(page, many=True).data)
@@ -158,7 +157,7 @@ class GoalListView(TenantAPIView):
     )
     def get(self, request):
         qs = self.get_queryset()
-        if since := _since(request):
+        if since := since_param(request):
             qs = qs.filter(updated_at__gte=since)
         page = self.paginate_queryset(qs)
         ctx = {"today": today_for(self.organization)}

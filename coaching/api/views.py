@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 
-from coachhub.tenancy.api import TenantAPIView
-from feedback.api.views import CURSOR, ERRORS, LIMIT, SINCE, _since
+from coachhub.tenancy.api import CURSOR, ERRORS, LIMIT, SINCE, TenantAPIView, since_param
 
 from ..models import Alert
 from . import serializers as s
@@ -27,7 +26,7 @@ class AlertListView(TenantAPIView):
     )
     def get(self, request):
         qs = self.get_queryset()
-        if since := _since(request):
+        if since := since_param(request):
             qs = qs.filter(updated_at__gte=since)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(s.AlertOut(page, many=True).data)

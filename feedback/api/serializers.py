@@ -88,18 +88,6 @@ class BulkOut(serializers.Serializer):
     )
 
 
-class ErrorItem(serializers.Serializer):
-    field = serializers.CharField(
-        allow_null=True,
-        help_text="Dotted path of the offending field, e.g. `interactions[3].agent`.",
-    )
-    reason = serializers.CharField(help_text="What is wrong, as a sentence.")
-
-
-class ErrorsOut(serializers.Serializer):
-    errors = ErrorItem(many=True, help_text="Every problem found.")
-
-
 # --- output ----------------------------------------------------------------------------------
 
 

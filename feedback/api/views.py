@@ -9,14 +9,24 @@ from __future__ import annotations
 import io
 
 from django.core.exceptions import RequestDataTooBig
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, parsers
 from rest_framework.fields import DateTimeField
 from rest_framework.response import Response
 
-from coachhub.tenancy.api import CursorPagination, TenantAPIView, errors_response
+from coachhub.tenancy.api import (
+    CURSOR,
+    LIMIT,
+    NOT_FOUND,
+    SINCE,
+    CursorPagination,
+    TenantAPIView,
+    error_doc,
+    errors_response,
+    since_param,
+)
+from coachhub.tenancy.api import ERRORS as API_ERRORS
 
 from .. import selectors
 from ..models import RequestStatus, SurveyState
@@ -65,33 +75,11 @@ def _body(request):
 
 
 ERRORS = {
-    400: OpenApiResponse(s.ErrorsOut, description="Invalid input: every error, nothing written."),
-    401: OpenApiResponse(s.ErrorsOut, description="No or bad API key."),
-    413: OpenApiResponse(s.ErrorsOut, description="Body larger than 1 MiB."),
-    415: OpenApiResponse(s.ErrorsOut, description="Body is not `application/json`."),
+    **API_ERRORS,
+    400: error_doc("Invalid input: every error, nothing written."),
+    413: error_doc("Body larger than 1 MiB."),
+    415: error_doc("Body is not `application/json`."),
 }
-
-
-def _since(request, name: str = "since"):
-    raw = request.query_params.get(name)
-    if not raw:
-        return None
-    try:
-        value = parse_datetime(raw.replace(" ", "+"))
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
-        raise exceptions.ValidationError({name: ["Use an ISO 8601 timestamp with an offset."]})
-    return value
-
-
-SINCE = OpenApiParameter(
-    "since", OpenApiTypes.DATETIME, description="Only items stored at or after this time."
-)
-LIMIT = OpenApiParameter(
-    "limit", OpenApiTypes.INT, description="Page size, at most 500 (default 100)."
-)
-CURSOR = OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from `next`.")
 
 
 _datetime = DateTimeField()
@@ -157,7 +145,7 @@ class InteractionListView(RecordsIngestActivity, TenantAPIView):
         qs = self.get_queryset()
         if external_id := request.query_params.get("external_id"):
             qs = qs.filter(external_id=external_id)
-        if since := _since(request):
+        if since := since_param(request):
             qs = qs.filter(created_at__gte=since)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(s.InteractionOut(page, many=True).data)
@@ -251,7 +239,7 @@ class InteractionDetailView(TenantAPIView):
     def get_tenant_queryset(self):
         return selectors.interactions_for(self.organization)
 
-    @extend_schema(summary="One interaction", responses={200: s.InteractionOut, 404: s.ErrorsOut})
+    @extend_schema(summary="One interaction", responses={200: s.InteractionOut, **NOT_FOUND})
     def get(self, request, interaction_id):
         return Response(s.InteractionOut(self.get_object()).data)
 
@@ -297,7 +285,7 @@ class ResponseListView(TenantAPIView):
     )
     def get(self, request):
         qs = self.get_queryset()
-        if since := _since(request):
+        if since := since_param(request):
             qs = qs.filter(updated_at__gte=since)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(s.ResponseOut(page, many=True).data)

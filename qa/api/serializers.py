@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from feedback.api.serializers import ErrorsOut  # noqa: F401  (the one error shape)
-
 
 class ScorecardCriterionOut(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from django.db.models import OuterRef, Prefetch, Subquery
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from coachhub.tenancy.api import TenantAPIView
+from coachhub.tenancy.api import CURSOR, ERRORS, LIMIT, NOT_FOUND, TenantAPIView, since_param
 
 from .. import selectors
 from ..models import (
@@ -24,27 +23,6 @@ from ..models import (
     Section,
 )
 from . import serializers as s
-
-ERRORS = {
-    400: OpenApiResponse(s.ErrorsOut, description="Invalid query parameter."),
-    401: OpenApiResponse(s.ErrorsOut, description="No or bad API key."),
-}
-NOT_FOUND = {404: OpenApiResponse(s.ErrorsOut, description="No such object (or another org's).")}
-CURSOR = OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from `next`.")
-LIMIT = OpenApiParameter("limit", OpenApiTypes.INT, description="Page size, at most 500.")
-
-
-def _since(request):
-    raw = request.query_params.get("since")
-    if not raw:
-        return None
-    try:
-        value = parse_datetime(raw.replace(" ", "+"))
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
-        raise exceptions.ValidationError({"since": ["Use an ISO 8601 timestamp with an offset."]})
-    return value
 
 
 def _decorate_cards(cards, organization, *, detail: bool):
@@ -144,7 +122,7 @@ class ReviewListView(TenantAPIView):
     )
     def get(self, request):
         qs = self.get_queryset()
-        if since := _since(request):
+        if since := since_param(request):
             qs = qs.filter(updated_at__gte=since)
         if agent := request.query_params.get("agent"):
             import uuid

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from feedback.api.serializers import ErrorsOut  # noqa: F401  (one error shape in the schema)
-
 
 class PersonOut(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")

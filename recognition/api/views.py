@@ -6,23 +6,17 @@ import uuid
 
 from django.utils.dateparse import parse_date
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from coachhub.tenancy.api import TenantAPIView
+from coachhub.tenancy.api import CURSOR, ERRORS, LIMIT, TenantAPIView
 from coachhub.tenancy.models import Membership, Team
 
 from .. import selectors
 from ..models import EarnedReward
 from . import serializers as s
 
-ERRORS = {
-    400: OpenApiResponse(s.ErrorsOut, description="Invalid query parameter."),
-    401: OpenApiResponse(s.ErrorsOut, description="No or bad API key."),
-}
-CURSOR = OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from `next`.")
-LIMIT = OpenApiParameter("limit", OpenApiTypes.INT, description="Page size, at most 500.")
 METHOD = (
     "Bayesian-smoothed average: (prior_weight × team mean + sum) ÷ (prior_weight + n); "
     "agents with n < min_n are listed in not_enough_data."
