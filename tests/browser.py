@@ -2,7 +2,8 @@
 
 They drive Debian's Chromium (``apt-get install chromium``); Playwright never downloads a
 browser here. Every page a test visits goes through ``assert_accessible``: axe-core (shipped by
-axe-playwright-python) must find no serious or critical violation.
+axe-playwright-python) must find no serious or critical violation. ``tests/conftest.py`` points
+pytest-playwright at that Chromium and fails (never skips) a browser test when it is missing.
 """
 
 from __future__ import annotations
@@ -40,6 +41,24 @@ def assert_accessible(page, label: str = "") -> None:
             targets = ", ".join(str(n.get("target")) for n in v.get("nodes", [])[:5])
             lines.append(f"{v['impact']}: {v['id']} — {v['help']} [{targets}]")
         raise AssertionError(f"axe on {label or page.url}:\n" + "\n".join(lines))
+
+
+def visit(page, url: str | None, label: str) -> None:
+    """Go to ``url`` (or stay, when None), let htmx settle, and run axe on what is shown."""
+    if url:
+        page.goto(url)
+    page.wait_for_load_state("networkidle")
+    assert_accessible(page, label)
+
+
+def sign_in(page, base: str, email: str, password: str) -> None:
+    """Sign in through the real login form, in a fresh cookie jar."""
+    page.context.clear_cookies()
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("networkidle")
 
 
 def screenshot(page, name: str) -> Path:

@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 
 from coachhub.tenancy.models import Role
 
+from .browser import CHROMIUM, launch_args
 from .factories import UserFactory, make_member, make_org, make_team
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright + live_server
@@ -27,6 +28,19 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright + live_
 pytest_plugins = ["tests.worker", "tests.request_isolation"]
 
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright drives Debian's Chromium (tests/browser.py), never a downloaded one."""
+    return launch_args(browser_type_launch_args)
+
+
+def pytest_runtest_setup(item):
+    # A browser test without the browser fails loudly rather than skipping: `.ci/run` installs
+    # it, and a silently skipped journey would pass CI without having run.
+    if item.get_closest_marker("browser") and not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (see .ci/run)")
 
 
 @pytest.fixture(autouse=True)

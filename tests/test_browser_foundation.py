@@ -7,20 +7,14 @@ import os
 import pytest
 from django.core.management import call_command
 
-from tests.browser import CHROMIUM, assert_accessible, launch_args, screenshot
+from tests.browser import screenshot, visit
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
 ]
 
 NORTHWIND_TEAMS = ["Billing", "Technical Support", "Onboarding"]
 TAILSPIN_TEAMS = ["Reservations", "Baggage"]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return launch_args(browser_type_launch_args)
 
 
 @pytest.fixture
@@ -39,13 +33,6 @@ def notify_jordan(slug, title, body=""):
     with tenant_context(org):
         member = Membership.objects.get(organization=org, user__email="jordan@coachhub.example")
         notify(member, "demo", title, body)
-
-
-def visit(page, url_or_none, label):
-    if url_or_none:
-        page.goto(url_or_none)
-    page.wait_for_load_state("networkidle")
-    assert_accessible(page, label)
 
 
 def team_names(page) -> list[str]:

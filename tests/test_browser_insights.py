@@ -9,17 +9,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from tests.browser import CHROMIUM, assert_accessible, launch_args, screenshot
+from tests.browser import assert_accessible, screenshot
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
 ]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return launch_args(browser_type_launch_args)
 
 
 @pytest.fixture

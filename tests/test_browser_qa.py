@@ -9,17 +9,11 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from tests.browser import CHROMIUM, assert_accessible, launch_args, screenshot
+from tests.browser import screenshot, visit
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
 ]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return launch_args(browser_type_launch_args)
 
 
 @pytest.fixture
@@ -48,13 +42,6 @@ def ana_interaction():
         ).ids[0]
 
 
-def visit(page, label, url=None):
-    if url:
-        page.goto(url)
-    page.wait_for_load_state("networkidle")
-    assert_accessible(page, label)
-
-
 def sign_in(browser, base, email, password):
     context = browser.new_context(viewport={"width": 1360, "height": 900})
     page = context.new_page()
@@ -68,7 +55,7 @@ def sign_in(browser, base, email, password):
 
 def add_criterion(page, section, title, *, scale, weight, critical=False, fail=None, na=True):
     page.get_by_role("link", name=f"Add criterion to {section}").click()
-    visit(page, f"new criterion {title}")
+    visit(page, None, f"new criterion {title}")
     page.get_by_label("Title").fill(title)
     page.get_by_label("Description").fill(f"What good looks like for “{title}”.")
     page.get_by_label("Scale").select_option(scale)
@@ -90,10 +77,10 @@ def test_scorecard_review_dispute_and_partial_acceptance(live_server, browser, d
     # 1. The admin builds a scorecard with a critical criterion and publishes it.
     admin = sign_in(browser, base, "olivia@northwind.example", demo)
     admin.get_by_role("navigation", name="Main").get_by_role("link", name="QA scorecards").click()
-    visit(admin, "scorecards")
+    visit(admin, None, "scorecards")
     admin.get_by_label("Name").fill("Phone QA")
     admin.get_by_role("button", name="Create scorecard").click()
-    visit(admin, "new scorecard builder")
+    visit(admin, None, "new scorecard builder")
     assert "Not ready to publish" in admin.content()
     add_criterion(admin, "General", "Greets the customer", scale="yes_no", weight=10)
     add_criterion(admin, "General", "Resolves the issue", scale="1_5", weight=50)
@@ -102,7 +89,7 @@ def test_scorecard_review_dispute_and_partial_acceptance(live_server, browser, d
         admin, "General", "Verifies identity", scale="yes_no", weight=0, critical=True, na=False
     )
     assert admin.get_by_text("A critical criterion needs a failing value.").is_visible()
-    visit(admin, "criterion form with an error")
+    visit(admin, None, "criterion form with an error")
     screenshot(admin, "qa_criterion_error")
     admin.get_by_label("Failing value").fill("0")
     admin.get_by_role("button", name="Save criterion").click()
@@ -116,19 +103,19 @@ def test_scorecard_review_dispute_and_partial_acceptance(live_server, browser, d
     )
     assert rows.all_inner_texts()[:2] == ["Resolves the issue", "Greets the customer"]
     assert "Ready to publish" in admin.content()
-    visit(admin, "builder ready")
+    visit(admin, None, "builder ready")
     screenshot(admin, "qa_builder")
     admin.get_by_role("button", name="Publish v1").click()
-    visit(admin, "published scorecard")
+    visit(admin, None, "published scorecard")
     assert "v1 · Published" in admin.content()
 
     # 2. The supervisor reviews Ana's interaction.
     interaction_id = ana_interaction()
     sup = sign_in(browser, base, "marcus@northwind.example", demo)
-    visit(sup, "interaction", f"{base}/o/northwind/qa/interactions/{interaction_id}/")
+    visit(sup, f"{base}/o/northwind/qa/interactions/{interaction_id}/", "interaction")
     screenshot(sup, "qa_interaction")
     sup.get_by_role("button", name="Start review").click()
-    visit(sup, "review form")
+    visit(sup, None, "review form")
     assert "How this score is calculated" in sup.content()
 
     def answer(page, criterion, label):
@@ -145,47 +132,47 @@ def test_scorecard_review_dispute_and_partial_acceptance(live_server, browser, d
     expect(sup.get_by_text("still unanswered")).to_have_count(0)
     screenshot(sup, "qa_review_form")
     sup.get_by_role("button", name="Submit review").click()
-    visit(sup, "submitted review")
+    visit(sup, None, "submitted review")
     assert sup.get_by_test_id("qa-score").inner_text() == "20.8 %"
 
     # 3. The agent sees it (and was notified) and disputes two criteria.
     agent = sign_in(browser, base, "ana@northwind.example", demo)
     assert agent.get_by_role("button", name="Notifications: 1 unread").count() == 1
     agent.get_by_role("navigation", name="Main").get_by_role("link", name="QA reviews").click()
-    visit(agent, "agent's reviews")
+    visit(agent, None, "agent's reviews")
     screenshot(agent, "qa_home_agent")
     agent.get_by_role("link", name="ZD-48151").click()
-    visit(agent, "agent's review")
+    visit(agent, None, "agent's review")
     assert agent.get_by_test_id("reviewer-name").inner_text() == "Marcus Reed"
     screenshot(agent, "qa_review_agent")
     agent.get_by_role("link", name="Dispute", exact=True).click()
-    visit(agent, "dispute form")
+    visit(agent, None, "dispute form")
     agent.get_by_label("Greets the customer").check()
     agent.get_by_label("Resolves the issue").check()
     agent.get_by_label("Why?").fill("I greeted him by name; the refund went through at 10:32.")
     screenshot(agent, "qa_dispute_form")
     agent.get_by_role("button", name="Send dispute").click()
-    visit(agent, "disputed review")
+    visit(agent, None, "disputed review")
     assert agent.get_by_test_id("dispute-status").inner_text() == "Open: with the reviewer"
 
     # 4. The reviewer partially accepts: the refund was confirmed, the greeting was not.
-    visit(sup, "reviewer's dispute queue", f"{base}/o/northwind/qa/disputes/")
+    visit(sup, f"{base}/o/northwind/qa/disputes/", "reviewer's dispute queue")
     assert "your turn" in sup.content()
     sup.get_by_role("link", name="Phone QA").click()
-    visit(sup, "review with dispute")
+    visit(sup, None, "review with dispute")
     sup.get_by_role("link", name="Decide the dispute").click()
-    visit(sup, "decide form")
+    visit(sup, None, "decide form")
     answer(sup, "Resolves the issue", "5")
     sup.get_by_label("Partially accept (change some answers)").check()
     sup.get_by_label("Reason").fill("The refund log confirms it; no greeting on the recording.")
     screenshot(sup, "qa_dispute_decide")
     sup.get_by_role("button", name="Record the decision").click()
-    visit(sup, "decided review")
+    visit(sup, None, "decided review")
     # (0×10 + 100×50) / 60 = 83.3 %
     assert sup.get_by_test_id("qa-score").inner_text() == "83.3 %"
 
     # 5. The agent sees the new score and the history, old → new.
-    visit(agent, "agent sees the decision", agent.url)
+    visit(agent, agent.url, "agent sees the decision")
     assert agent.get_by_test_id("dispute-status").inner_text() == "Partially accepted"
     history = " ".join(agent.get_by_role("list", name="Review history").inner_text().split())
     assert "Answer changed · “Resolves the issue” 2 → 5" in history
@@ -194,9 +181,9 @@ def test_scorecard_review_dispute_and_partial_acceptance(live_server, browser, d
 
     # 6. Reports read the same numbers: weekly per agent, pass rate, leniency, correlation.
     sup.get_by_role("navigation", name="Main").get_by_role("link", name="QA reports").click()
-    visit(sup, "qa reports")
+    visit(sup, None, "qa reports")
     assert "Ana Ruiz" in sup.content() and "83.3" in sup.content()
     screenshot(sup, "qa_reports")
     sup.get_by_role("link", name="QA vs customer stars").click()
-    visit(sup, "qa correlation")
+    visit(sup, None, "qa correlation")
     assert "Not enough data" in sup.content()

@@ -4,43 +4,19 @@ coaches on it, and the agent reads the note beside the interaction and replies."
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from coachhub.tenancy.context import tenant_context
 from coaching.models import CoachingNote
-from tests.browser import CHROMIUM, assert_accessible, launch_args, screenshot
+from tests.browser import screenshot, sign_in, visit
 
 from .coaching_helpers import answered, run_outbox
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
 ]
 
 PASSWORD = "pw-for-tests-only"  # tests/factories.py
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return launch_args(browser_type_launch_args)
-
-
-def sign_in(page, base, email):
-    page.context.clear_cookies()
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("networkidle")
-
-
-def visit(page, url, label):
-    if url:
-        page.goto(url)
-    page.wait_for_load_state("networkidle")
-    assert_accessible(page, label)
 
 
 def test_rating_to_alert_to_coaching_note_in_the_browser(live_server, page, cast):
@@ -49,7 +25,7 @@ def test_rating_to_alert_to_coaching_note_in_the_browser(live_server, page, cast
     answered(cast.org_a, cast.ann, 5, answers={"comment": "Lovely help"})
 
     # The agent's stream: a new rating appears without reloading.
-    sign_in(page, base, "ann@acme.test")
+    sign_in(page, base, "ann@acme.test", PASSWORD)
     visit(page, f"{base}/o/acme/feedback/mine/", "my feedback")
     assert page.get_by_text("Lovely help").is_visible()
     answered(cast.org_a, cast.ann, 1, answers={"comment": "Waited <forever>"})
@@ -58,7 +34,7 @@ def test_rating_to_alert_to_coaching_note_in_the_browser(live_server, page, cast
     run_outbox(cast.org_a)  # the worker's part: the 1-star raises its alert
 
     # The supervisor: the alert in the inbox, one-click acknowledge, then coach on it.
-    sign_in(page, base, "sam@acme.test")
+    sign_in(page, base, "sam@acme.test", PASSWORD)
     visit(page, f"{base}/o/acme/coaching/alerts/", "alert inbox")
     rows = page.locator("#alert-rows")
     assert rows.get_by_text("1-star rating").is_visible()
@@ -80,7 +56,7 @@ def test_rating_to_alert_to_coaching_note_in_the_browser(live_server, page, cast
     # The agent reads it beside the interaction and replies.
     with tenant_context(cast.org_a):
         note = CoachingNote.objects.get(organization=cast.org_a)
-    sign_in(page, base, "ann@acme.test")
+    sign_in(page, base, "ann@acme.test", PASSWORD)
     visit(page, f"{base}/o/acme/coaching/notes/{note.public_id}/", "note (agent)")
     assert page.get_by_text("Waited <forever>").is_visible()
     page.get_by_label("Reply (optional)").fill("Thanks, will do.")

@@ -4,7 +4,6 @@ notes, sets a SMART goal and closes the session; the goal page shows computed pr
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pytest
@@ -13,37 +12,15 @@ from django.utils import timezone
 from coachhub.tenancy.context import tenant_context
 from coaching.models import FocusBehaviour
 from coaching.models_sessions import CoachingSession, Goal
-from tests.browser import CHROMIUM, assert_accessible, launch_args, screenshot
+from tests.browser import screenshot, sign_in, visit
 
 from .coaching_helpers import answered
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
 ]
 
 PASSWORD = "pw-for-tests-only"  # tests/factories.py
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return launch_args(browser_type_launch_args)
-
-
-def sign_in(page, base, email):
-    page.context.clear_cookies()
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("networkidle")
-
-
-def visit(page, url, label):
-    if url:
-        page.goto(url)
-    page.wait_for_load_state("networkidle")
-    assert_accessible(page, label)
 
 
 def test_one_on_one_from_preparation_to_goal_in_the_browser(live_server, page, cast):
@@ -55,7 +32,7 @@ def test_one_on_one_from_preparation_to_goal_in_the_browser(live_server, page, c
         answered(cast.org_a, cast.ann, stars)
 
     # Supervisor prepares and shares.
-    sign_in(page, base, "sam@acme.test")
+    sign_in(page, base, "sam@acme.test", PASSWORD)
     visit(page, f"{base}/o/acme/coaching/sessions/", "sessions (supervisor)")
     page.get_by_role("link", name="Prepare a 1:1").click()
     visit(page, None, "prepare form")
@@ -74,7 +51,7 @@ def test_one_on_one_from_preparation_to_goal_in_the_browser(live_server, page, c
     assert session.state == "shared"
 
     # Agent: self-assessment, acknowledge; never sees the private note.
-    sign_in(page, base, "ann@acme.test")
+    sign_in(page, base, "ann@acme.test", PASSWORD)
     visit(page, f"{base}/o/acme/coaching/sessions/{session.public_id}/", "session (agent)")
     assert "seemed tired" not in page.content()
     page.get_by_label("Self-assessment").fill("My openings are a bit flat")
@@ -86,7 +63,7 @@ def test_one_on_one_from_preparation_to_goal_in_the_browser(live_server, page, c
     screenshot(page, "sessions_agent")
 
     # Supervisor: GROW notes, a SMART goal, close.
-    sign_in(page, base, "sam@acme.test")
+    sign_in(page, base, "sam@acme.test", PASSWORD)
     visit(page, f"{base}/o/acme/coaching/sessions/{session.public_id}/", "session (supervisor)")
     assert page.get_by_text("My openings are a bit flat").is_visible()
     page.get_by_label("Goal", exact=True).fill("Open every chat with the customer's name")
@@ -120,7 +97,7 @@ def test_one_on_one_from_preparation_to_goal_in_the_browser(live_server, page, c
     visit(page, f"{base}/o/acme/coaching/coverage/", "coverage")
 
     # Admin pages: effectiveness (with usefulness ratings) and the category templates.
-    sign_in(page, base, "alice@acme.test")
+    sign_in(page, base, "alice@acme.test", PASSWORD)
     visit(page, f"{base}/o/acme/coaching/effectiveness/", "effectiveness")
     screenshot(page, "sessions_effectiveness")
     visit(page, f"{base}/o/acme/coaching/session-categories/", "categories")

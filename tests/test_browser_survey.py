@@ -5,7 +5,6 @@ runs on every page state; screenshots land in screenshots/ (git-ignored)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 
@@ -17,19 +16,13 @@ from PIL import Image, ImageDraw
 from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import AgentProfile
 from feedback.models import SurveyState
-from tests.browser import CHROMIUM, assert_accessible, launch_args, screenshot
+from tests.browser import assert_accessible, screenshot
 
 from .survey_helpers import ingest, reload, response_for, rollup, send_due, star_links
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
 ]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return launch_args(browser_type_launch_args)
 
 
 @pytest.fixture
