@@ -27,6 +27,7 @@ from coachhub.accounts.services import api_key_create
 from coachhub.tenancy.context import tenant_context
 
 from .route_objects import ROUTE_OBJECTS, factory_for
+from .token_routes import NOT_ORGANIZATION_ROUTES, TOKEN_ROUTES
 
 PAGE_PREFIX = "o/{org}/"
 API_PREFIX = "api/v1/"
@@ -115,7 +116,18 @@ def organization_routes() -> list[Route]:
     return routes
 
 
+def token_routes() -> list[Route]:
+    """Routes with arguments outside the organization prefixes (tests/token_routes.py)."""
+    return [
+        r
+        for r in _walk(get_resolver().url_patterns)
+        if r.kwargs and not r.template.startswith((PAGE_PREFIX, API_PREFIX))
+    ]
+
+
 ROUTES = organization_routes()
+OUTSIDE = token_routes()
+TOKENED = [r for r in OUTSIDE if not r.template.startswith(tuple(NOT_ORGANIZATION_ROUTES))]
 WITH_OBJECTS = [r for r in ROUTES if r.problem or [k for k in r.kwargs if k != "org"]]
 PAGES_WITHOUT_OBJECTS = [
     r for r in ROUTES if not r.problem and not r.is_api and r.kwargs == ["org"]
@@ -277,3 +289,53 @@ def test_no_list_page_or_api_list_shows_an_object_of_another_organization(cast, 
         body = response.content.decode(errors="replace")
         found += [f"{route.id} shows {v}" for v in sorted(leaks) if v in body]
     assert not found, "org A sees org B's objects:\n" + "\n".join(found)
+
+
+# --- routes outside /o/ and /api/v1/: a token names the organization ----------------------------
+
+
+def test_every_route_outside_the_organization_prefixes_is_registered():
+    names = {r.name for r in TOKENED}
+    unregistered = sorted(f"{r.name}: /{r.template}" for r in TOKENED if r.name not in TOKEN_ROUTES)
+    assert not unregistered, (
+        "routes outside /o/ and /api/v1/ that no test covers; register them in "
+        "tests/token_routes.py:\n" + "\n".join(unregistered)
+    )
+    assert set(TOKEN_ROUTES) <= names, f"registered but gone: {set(TOKEN_ROUTES) - names}"
+
+
+def _tampered(token: str) -> str:
+    """The same token with its last character changed: right shape, names nothing."""
+    return token[:-1] + ("A" if token[-1] != "A" else "B")
+
+
+@pytest.mark.parametrize("route", TOKENED, ids=lambda r: r.id)
+def test_token_route_answers_404_for_a_forged_token_and_shows_only_its_own_organization(
+    route, cast, client, settings
+):
+    settings.SURVEY_RATE_LIMIT_PER_MINUTE = 0
+    assert route.name in TOKEN_ROUTES, f"register {route.name} in tests/token_routes.py"
+    assert len(route.kwargs) == 1, f"{route.id}: a token route takes exactly its token"
+    arg = route.kwargs[0]
+    leaks = {*org_b_objects(cast), cast.org_b.name, cast.org_b.slug}
+    token = TOKEN_ROUTES[route.name](cast)
+
+    checked = []
+    for method in ("get", "post"):
+        forged = _send(client, method, route.fill({arg: _tampered(token)}))
+        random = _send(client, method, route.fill({arg: _missing_like(token)}))
+        assert random.status_code in (404, 405), (
+            f"{method.upper()} {route.id} with a random token answered {random.status_code}"
+        )
+        assert forged.status_code == random.status_code, (method, forged.status_code)
+        if random.status_code == 404:
+            checked.append(method)
+    assert checked, f"{route.id} answered 405 to GET and POST; nothing was checked"
+
+    page = client.get(route.fill({arg: token}))
+    assert page.status_code in (200, 405), (
+        f"{route.id}: org A's valid token answered {page.status_code}"
+    )
+    body = page.content.decode(errors="replace")
+    shown = sorted(v for v in leaks if v in body)
+    assert not shown, f"{route.id} with org A's token shows org B's {shown}"
