@@ -401,7 +401,8 @@ class FollowUp(PublicIdMixin, TenantModel):
 
 
 class SavedItem(PublicIdMixin, TenantModel):
-    """An agent's "save for my next 1:1": a response or a note."""
+    """Saved for the next 1:1: a response, a note or a QA review. Agents save their own; a
+    supervisor (or admin) saves a QA review of an agent they coach, for that agent's next 1:1."""
 
     member = models.ForeignKey(
         Membership, on_delete=models.CASCADE, related_name="+", db_index=False
@@ -411,6 +412,15 @@ class SavedItem(PublicIdMixin, TenantModel):
     )
     note = models.ForeignKey(
         CoachingNote,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
+    # qa sits to our left: a real foreign key (a deleted review takes the saved item with it).
+    review = models.ForeignKey(
+        "qa.Review",
         null=True,
         blank=True,
         on_delete=models.CASCADE,
@@ -432,8 +442,15 @@ class SavedItem(PublicIdMixin, TenantModel):
                 condition=models.Q(note__isnull=False),
                 name="saveditem_note",
             ),
+            models.UniqueConstraint(
+                fields=["organization", "member", "review"],
+                condition=models.Q(review__isnull=False),
+                name="saveditem_review",
+            ),
             models.CheckConstraint(
-                condition=models.Q(response__isnull=False) | models.Q(note__isnull=False),
+                condition=models.Q(response__isnull=False)
+                | models.Q(note__isnull=False)
+                | models.Q(review__isnull=False),
                 name="saveditem_something",
             ),
             models.UniqueConstraint(

@@ -80,6 +80,10 @@ class CoachingSession(PublicIdMixin, TenantModel):
     )
     scheduled_for = models.DateTimeField(null=True, blank=True)
     purpose = models.TextField(blank=True)
+    # The category's template prompts as they were when the session was prepared (or its
+    # category changed): an admin editing the template later does not rewrite past sessions.
+    # None: prepared before templates were copied; the category's current prompts are shown.
+    prompts = models.TextField(null=True, blank=True)
     # The agent's KPIs vs the team's over the 30 days before preparation (from rollups).
     metric_snapshot = models.JSONField(default=dict, blank=True)
     # The agent's part, before the meeting.
@@ -135,6 +139,12 @@ class CoachingSession(PublicIdMixin, TenantModel):
             models.Index(fields=["organization", "updated_at"], name="coachingsession_updated"),
         ]
 
+    @property
+    def prompt_list(self) -> list[str]:
+        if self.prompts is None:
+            return self.category.prompt_list if self.category_id else []
+        return [p.strip() for p in self.prompts.splitlines() if p.strip()]
+
 
 class SessionPrivateNote(TenantModel):
     """Coach-only notes: never shown, serialized, mailed or exported to the agent."""
@@ -156,8 +166,9 @@ class SessionPrivateNote(TenantModel):
 
 
 class SessionItem(TenantModel):
-    """An item brought to the session: a response or a micro-coaching note the agent or the
-    supervisor saved (copied from their saved lists when the session is prepared)."""
+    """An item brought to the session: a response, a micro-coaching note or a QA review the
+    agent or the supervisor saved (copied from their saved lists when the session is prepared).
+    Review items are shown to a viewer only when qa's rules let them see the review."""
 
     session = models.ForeignKey(
         CoachingSession, on_delete=models.CASCADE, related_name="items", db_index=False
@@ -176,11 +187,21 @@ class SessionItem(TenantModel):
         related_name="+",
         db_index=False,
     )
+    review = models.ForeignKey(
+        "qa.Review",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(response__isnull=False) | models.Q(note__isnull=False),
+                condition=models.Q(response__isnull=False)
+                | models.Q(note__isnull=False)
+                | models.Q(review__isnull=False),
                 name="sessionitem_something",
             ),
         ]

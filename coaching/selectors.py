@@ -195,11 +195,59 @@ def uncoached_agents(member: Membership, now=None, days: int = 7) -> list[Member
 # --- saved for 1:1 -------------------------------------------------------------------------------
 
 
+SAVED_RELATED = (
+    "response__interaction",
+    "note__behaviour",
+    "note__author__user",
+    "review__version__scorecard",
+    "review__interaction",
+)
+
+
 def saved_for(member: Membership) -> list[SavedItem]:
     return list(
         SavedItem.objects.filter(organization_id=member.organization_id, member=member)
-        .select_related("response__interaction", "note__behaviour", "note__author__user")
+        .select_related(*SAVED_RELATED)
         .order_by("-created_at")
+    )
+
+
+def with_visible_reviews(items: list, viewer: Membership, organization) -> list:
+    """Saved or session items as ``viewer`` may see them: an item holding a QA review stays only
+    when qa's rules let the viewer see that (submitted) review; its ``review`` is then qa's row
+    with the final score annotated, and ``reviewer_name`` is None when qa hides the reviewer
+    from this viewer. Items without a review pass through."""
+    from qa import selectors as qa_sel
+    from qa.models import ReviewStatus
+
+    ids = {i.review_id for i in items if i.review_id}
+    visible = {}
+    if ids:
+        qs = (
+            qa_sel.reviews_visible_to(viewer)
+            .filter(pk__in=ids, status=ReviewStatus.SUBMITTED)
+            .select_related("version__scorecard", "interaction", "reviewer__user")
+        )
+        visible = {r.pk: r for r in qa_sel.with_final_score(qs, organization)}
+    out = []
+    for item in items:
+        if item.review_id:
+            review = visible.get(item.review_id)
+            if review is None:
+                continue
+            item.review = review
+            item.reviewer_name = (
+                review.reviewer.display_name if qa_sel.reviewer_visible(review, viewer) else None
+            )
+        out.append(item)
+    return out
+
+
+def saved_review_ids(member: Membership, review_ids) -> set[int]:
+    return set(
+        SavedItem.objects.filter(
+            organization_id=member.organization_id, member=member, review_id__in=review_ids
+        ).values_list("review_id", flat=True)
     )
 
 

@@ -8,15 +8,23 @@ import bisect
 from collections import defaultdict
 from datetime import timedelta
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from coachhub.tenancy.models import Membership, Role, Team
 from feedback.models import Mode, RequestKind, Response
 
-from .models import CoachingNote, FocusBehaviour
-from .models_sessions import CoachingSession, Goal, GoalMetric, SessionPrivateNote, SessionState
-from .selectors import _get, praise_ratio
+from .models import CoachingNote, FocusBehaviour, SavedItem
+from .models_sessions import (
+    CoachingSession,
+    Goal,
+    GoalMetric,
+    SessionCategory,
+    SessionPrivateNote,
+    SessionState,
+)
+from .selectors import SAVED_RELATED, _get, praise_ratio, with_visible_reviews
 from .services import effectiveness as eff
 
 RATING_MIN_N = 5
@@ -63,12 +71,34 @@ def private_notes_for(session: CoachingSession, viewer: Membership) -> list[Sess
     )
 
 
-def session_items(session: CoachingSession):
-    return list(
+def session_items(session: CoachingSession, viewer: Membership) -> list:
+    """What was brought to the session, as ``viewer`` may see it (QA reviews per qa's rules)."""
+    items = list(
         session.items.select_related(
             "response__interaction", "note__behaviour", "note__author__user", "saved_by__user"
-        )
+        ).order_by("id")
     )
+    return with_visible_reviews(items, viewer, session.organization)
+
+
+def saved_for_session(supervisor: Membership, agent: Membership) -> QuerySet[SavedItem]:
+    """The items a 1:1 of ``agent`` prepared by ``supervisor`` brings: everything the agent saved
+    for their next 1:1, and what the supervisor saved about this agent (responses, notes, QA
+    reviews)."""
+    about_agent = Q(response__agent=agent) | Q(note__agent=agent) | Q(review__agent=agent)
+    return SavedItem.objects.filter(organization_id=agent.organization_id).filter(
+        Q(member=agent) | Q(member=supervisor) & about_agent
+    )
+
+
+def preparation_items(supervisor: Membership, agent: Membership) -> list[SavedItem]:
+    """The preparation list: what a session prepared now would bring, as the supervisor sees it."""
+    items = list(
+        saved_for_session(supervisor, agent)
+        .select_related(*SAVED_RELATED, "member__user")
+        .order_by("-created_at")
+    )
+    return with_visible_reviews(items, supervisor, supervisor.organization)
 
 
 def session_actions(session: CoachingSession):
@@ -89,6 +119,25 @@ def session_follow_ups_due(member: Membership, now=None) -> list[CoachingSession
         .select_related("agent__user")
         .order_by("follow_up_due_at")
     )
+
+
+def categories_with_use(organization) -> QuerySet[SessionCategory]:
+    """Every coaching category (active first), with how many sessions use it (admins)."""
+    used = (
+        CoachingSession.objects.filter(organization_id=organization.pk, category_id=OuterRef("pk"))
+        .values("category_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return (
+        SessionCategory.objects.filter(organization_id=organization.pk)
+        .annotate(sessions=Coalesce(Subquery(used), 0))
+        .order_by("-is_active", "name")
+    )
+
+
+def get_category(organization, public_id) -> SessionCategory:
+    return _get(SessionCategory.objects.filter(organization_id=organization.pk), public_id)
 
 
 def coachable_agents(member: Membership) -> QuerySet[Membership]:

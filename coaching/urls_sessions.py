@@ -36,4 +36,11 @@ urlpatterns = [
     path("coverage/", v.coverage, name="coverage"),
     path("effectiveness/", v.effectiveness, name="effectiveness"),
     path("session-categories/", v.category_list, name="category_list"),
+    path("session-categories/<uuid:category_id>/", v.category_edit, name="category_edit"),
+    path(
+        "session-categories/<uuid:category_id>/toggle/",
+        v.category_toggle,
+        name="category_toggle",
+    ),
+    path("saved/reviews/<uuid:review_id>/", v.save_review, name="save_review"),
 ]

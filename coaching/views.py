@@ -513,7 +513,10 @@ def _agent_only(request):
 @require_GET
 def saved_list(request, org):
     _agent_only(request)
-    return render(request, "coaching/saved_list.html", {"items": sel.saved_for(request.member)})
+    items = sel.with_visible_reviews(
+        sel.saved_for(request.member), request.member, request.organization
+    )
+    return render(request, "coaching/saved_list.html", {"items": items})
 
 
 def _back(request, org, fallback):

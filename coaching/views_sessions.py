@@ -80,12 +80,27 @@ def session_list(request, org):
     )
 
 
+def _preparation(member, raw_agent):
+    """The agent chosen on the preparation form (None when none or not one the member coaches)
+    and what a session prepared now would bring: the preparation list."""
+    if not raw_agent:
+        return None, []
+    try:
+        agent = get_member_for(member, raw_agent)
+    except Http404:
+        return None, []
+    if not svc.may_coach(member, agent):
+        return None, []
+    return agent, ss.preparation_items(member, agent)
+
+
 @require_http_methods(["GET", "POST"])
 def session_new(request, org):
     _staff(request)
     member = request.member
     errors: dict = {}
     data = request.POST if request.method == "POST" else request.GET
+    chosen, prep_items = _preparation(member, data.get("agent"))
     if request.method == "POST":
         agent = None
         try:
@@ -119,6 +134,8 @@ def session_new(request, org):
             "agents": ss.coachable_agents(member),
             "behaviours": sel.behaviours_of(request.organization),
             "categories": categories,
+            "chosen": chosen,
+            "prep_items": prep_items,
             "errors": errors,
             "data": data,
         },
@@ -141,7 +158,7 @@ def session_detail(request, org, session_id):
             "is_agent": is_agent,
             # Coach-only; the agent (and anyone else) gets an empty list, not a hidden block.
             "private_notes": ss.private_notes_for(session, member) if is_coach else [],
-            "items": ss.session_items(session),
+            "items": ss.session_items(session, member),
             "actions": ss.session_actions(session),
             "goals": list(session.goals.all()),
             "next_states": sorted(svc.TRANSITIONS.get(session.state, ())),
@@ -474,27 +491,101 @@ def effectiveness(request, org):
     )
 
 
-@require_http_methods(["GET", "POST"])
-def category_list(request, org):
+def _category_values(post) -> dict:
+    return {
+        "name": post.get("name", ""),
+        "prompts": post.get("prompts", ""),
+        "is_active": post.get("is_active", "") in {"1", "on", "true"},
+    }
+
+
+def _category_form(request, category=None):
     _admin(request)
+    organization = request.organization
     errors: dict = {}
     if request.method == "POST":
+        values = _category_values(request.POST)
+        if category is None:
+            values.pop("is_active")  # a new category starts active
         try:
-            svc.category_add(
-                request.organization, request.POST.get("name", ""), request.POST.get("prompts", "")
-            )
+            saved = svc.category_save(organization, values, category=category)
         except svc.SessionInvalid as exc:
             errors = exc.errors
+            form = values
         else:
-            messages.success(request, "Category added.")
-            return redirect("coaching:category_list", org=request.organization.slug)
+            messages.success(request, f"Category “{saved.name}” saved.")
+            return redirect("coaching:category_list", org=organization.slug)
+    elif category is not None:
+        form = {"name": category.name, "prompts": category.prompts, "is_active": category.is_active}
+    else:
+        form = {"name": "", "prompts": "", "is_active": True}
     return render(
         request,
         "coaching/sessions/category_list.html",
         {
-            "categories": SessionCategory.objects.filter(organization_id=request.organization.pk),
+            "category": category,
+            "categories": (list(ss.categories_with_use(organization)) if category is None else []),
+            "form": form,
             "errors": errors,
-            "data": request.POST,
+            "max_prompts": svc.MAX_PROMPTS,
+            "max_prompt": svc.MAX_PROMPT,
         },
         status=400 if errors else 200,
     )
+
+
+@require_http_methods(["GET", "POST"])
+def category_list(request, org):
+    """The admin's list of coaching categories with their template prompts, and a new one."""
+    return _category_form(request)
+
+
+@require_http_methods(["GET", "POST"])
+def category_edit(request, org, category_id):
+    _admin(request)
+    return _category_form(request, ss.get_category(request.organization, category_id))
+
+
+@require_POST
+def category_toggle(request, org, category_id):
+    _admin(request)
+    category = ss.get_category(request.organization, category_id)
+    svc.category_set_active(category, not category.is_active)
+    messages.success(
+        request,
+        f"Category “{category.name}” "
+        + ("offered again." if category.is_active else "deactivated: no longer offered."),
+    )
+    return redirect("coaching:category_list", org=request.organization.slug)
+
+
+# --- QA reviews saved for a 1:1 -------------------------------------------------------------------
+
+
+@require_POST
+def save_review(request, org, review_id):
+    """Save (or un-save) a QA review for a 1:1: the reviewed agent, or their coach. qa decides
+    who may see the review (404 otherwise, like another organization's)."""
+    from qa.selectors import get_review_for
+
+    review = get_review_for(request.member, review_id)
+    try:
+        saved = svc.review_save_toggle(request.member, review)
+    except svc.SaveNotAllowed as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except svc.SessionInvalid as exc:
+        return HttpResponse(
+            "\n".join(f"{k}: {v}" for k, v in exc.errors.items()),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    if request.member.is_agent:
+        text = "Saved for your next 1:1." if saved else "Removed from your list."
+    else:
+        who = review.agent.display_name
+        text = f"Saved for your next 1:1 with {who}." if saved else "Removed from your 1:1 list."
+    messages.success(request, text)
+    target = request.POST.get("next", "")
+    if target.startswith(f"/o/{org}/") and "//" not in target:
+        return redirect(target)
+    return redirect("qa:review_detail", org=org, review_id=review.public_id)

@@ -10,6 +10,10 @@ page, e.g. the real-time issue's "Coach on this" micro-coaching note::
         "url": reverse("coaching:note_new", kwargs={...}) + f"?review={review.public_id}",
     } if viewer.is_supervisor or viewer.is_admin else None)
 
+An action with ``"method": "post"`` is a form button instead of a link (the page adds the CSRF
+token and ``next``, the review page's path); ``"active": True`` shows it pressed (e.g. "Saved for
+1:1", a toggle).
+
 Until an app registers one, the review page shows no such button.
 """
 

@@ -401,6 +401,16 @@ def session_of_org_b(cast):
     return _session_of_org_b(cast).public_id
 
 
+@register("coaching:category_edit:category_id", "coaching:category_toggle:category_id")
+def session_category_of_org_b(cast):
+    from coaching.services.sessions import category_save
+
+    with tenant_context(cast.org_b):
+        return category_save(
+            cast.org_b, {"name": "Globex category", "prompts": "Globex prompt"}
+        ).public_id
+
+
 @register("action_id")
 def action_item_of_org_b(cast):
     from coaching.services.sessions import action_add

@@ -189,22 +189,33 @@ def follow_ups_remind(organization_id: int, now=None) -> int:
 
 
 @transaction.atomic
-def saved_toggle(member: Membership, *, response=None, note=None) -> bool:
-    """Save (True) or un-save (False) a response or note for the member's next 1:1."""
+def saved_toggle(member: Membership, *, response=None, note=None, review=None) -> bool:
+    """Save (True) or un-save (False) a response, note or QA review for the member's next 1:1.
+    Who may save what is the caller's check (views; ``sessions.review_save_toggle``)."""
     qs = SavedItem.objects.filter(organization_id=member.organization_id, member=member)
-    qs = qs.filter(response=response) if response is not None else qs.filter(note=note)
+    if response is not None:
+        qs = qs.filter(response=response)
+    elif note is not None:
+        qs = qs.filter(note=note)
+    else:
+        qs = qs.filter(review=review)
     if qs.exists():
         qs.delete()
         return False
     try:
         with transaction.atomic():
             SavedItem.objects.create(
-                organization_id=member.organization_id, member=member, response=response, note=note
+                organization_id=member.organization_id,
+                member=member,
+                response=response,
+                note=note,
+                review=review,
             )
     except IntegrityError:
         return True  # a double click: saved once
-    # recognition's "first item saved for a 1:1" badge listens for this (by name)
-    event_record(member.organization_id, EVENT_ITEM_SAVED, {"member_id": member.pk})
+    if member.is_agent:
+        # recognition's "first item saved for a 1:1" badge listens for this (by name)
+        event_record(member.organization_id, EVENT_ITEM_SAVED, {"member_id": member.pk})
     return True
 
 

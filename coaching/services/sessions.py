@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from coachhub.core.notifications import notify
@@ -23,7 +22,7 @@ from coachhub.tenancy.models import Membership
 from feedback import metrics
 from feedback.selectors import rollup_totals
 
-from ..models import FocusBehaviour, SavedItem
+from ..models import FocusBehaviour
 from ..models_sessions import (
     ActionItem,
     CoachingSession,
@@ -32,7 +31,8 @@ from ..models_sessions import (
     SessionPrivateNote,
     SessionState,
 )
-from .notes import follow_up_due
+from ..selectors_sessions import saved_for_session
+from .notes import follow_up_due, saved_toggle
 
 S = SessionState
 TRANSITIONS: dict[str, set[str]] = {
@@ -139,18 +139,20 @@ def _is_uuid(value) -> bool:
     return True
 
 
-def _category(organization, raw, errors: dict) -> SessionCategory | None:
+def _category(organization, raw, errors: dict, keep=None) -> SessionCategory | None:
+    """An active category of the organization (``keep``: the session's current category, kept
+    even after an admin deactivated it)."""
     if not raw:
         return None
-    category = (
-        SessionCategory.objects.filter(
-            organization_id=organization.pk, public_id=raw, is_active=True
+    category = None
+    if _is_uuid(raw):
+        category = SessionCategory.objects.filter(
+            organization_id=organization.pk, public_id=raw
         ).first()
-        if _is_uuid(raw)
-        else None
-    )
+        if category is not None and not category.is_active and category != keep:
+            category = None
     if category is None:
-        errors["category"] = "Choose a category."
+        errors["category"] = "Choose an active category."
     return category
 
 
@@ -182,15 +184,14 @@ def session_prepare(
         behaviour=behaviour,
         category=category,
         purpose=purpose,
+        prompts=category.prompts if category else "",
         scheduled_for=scheduled_for,
         metric_snapshot=metric_snapshot(agent, today),
         created_at=now,
         updated_at=now,
     )
-    # Items the agent saved for their 1:1, and the supervisor's saved items about this agent.
-    saved = SavedItem.objects.filter(organization_id=agent.organization_id).filter(
-        Q(member=agent) | Q(member=supervisor) & (Q(response__agent=agent) | Q(note__agent=agent))
-    )
+    # Items the agent saved for their 1:1, and the supervisor's saved items about this agent
+    # (responses, notes, QA reviews). Who sees a review item is decided when it is shown.
     SessionItem.objects.bulk_create(
         [
             SessionItem(
@@ -199,8 +200,9 @@ def session_prepare(
                 saved_by_id=s.member_id,
                 response_id=s.response_id,
                 note_id=s.note_id,
+                review_id=s.review_id,
             )
-            for s in saved
+            for s in saved_for_session(supervisor, agent).order_by("created_at", "id")
         ]
     )
     return session
@@ -278,14 +280,26 @@ def session_update_prep(
         raise SessionInvalid({"state": "The preparation is fixed once acknowledged."})
     errors: dict[str, str] = {}
     behaviour = _one_behaviour(session.organization, behaviour_ids, errors)
-    category = _category(session.organization, category_id, errors)
+    category = _category(session.organization, category_id, errors, keep=session.category)
     purpose = _clean(purpose, "purpose", errors)
     if errors:
         raise SessionInvalid(errors)
+    if category != session.category or session.prompts is None:
+        # A new category brings its template as it is now; the same one keeps the copy.
+        session.prompts = category.prompts if category else ""
     session.behaviour, session.category, session.purpose = behaviour, category, purpose
     session.scheduled_for = scheduled_for
     session.updated_at = timezone.now()
-    session.save(update_fields=["behaviour", "category", "purpose", "scheduled_for", "updated_at"])
+    session.save(
+        update_fields=[
+            "behaviour",
+            "category",
+            "prompts",
+            "purpose",
+            "scheduled_for",
+            "updated_at",
+        ]
+    )
 
 
 @transaction.atomic
@@ -444,18 +458,92 @@ def session_follow_ups_remind(organization_id: int, now=None) -> int:
     return n
 
 
-@transaction.atomic
-def category_add(organization, name: str, prompts: str) -> SessionCategory:
+# --- QA reviews saved for a 1:1 ------------------------------------------------------------------
+
+
+class SaveNotAllowed(Exception):
+    """The member may see the review but is not someone who brings it to a 1:1."""
+
+
+def may_save_review(member: Membership, review) -> bool:
+    """The reviewed agent saves their own review; a supervisor (or admin) who coaches the
+    reviewed agent saves it for that agent's next 1:1. Reviewers who coach nobody do not."""
+    if member.is_agent:
+        return review.agent_id == member.pk
+    return may_coach(member, review.agent)
+
+
+def review_save_toggle(member: Membership, review) -> bool:
+    """Save (True) or un-save (False) a QA review for a 1:1. ``review`` comes from qa's
+    ``get_review_for(member, ...)``, so the member may see it (another organization's or
+    another agent's review is a 404 before this)."""
+    from qa.models import ReviewStatus
+
+    if review.status != ReviewStatus.SUBMITTED:
+        raise SessionInvalid({"review": "Only a submitted review can be saved for a 1:1."})
+    if not may_save_review(member, review):
+        raise SaveNotAllowed("Only the reviewed agent or their coach saves a review for a 1:1.")
+    return saved_toggle(member, review=review)
+
+
+# --- coaching categories and their templates (admins) --------------------------------------------
+
+MAX_PROMPTS = 20
+MAX_PROMPT = 300
+
+
+def _category_values(organization, values: dict, category=None) -> tuple[dict, dict]:
     errors: dict[str, str] = {}
-    name = _clean(name, "name", errors, 60)
-    prompts = _clean(prompts, "prompts", errors)
-    if not name and "name" not in errors:
+    name = " ".join((values.get("name") or "").split())
+    if not name:
         errors["name"] = "Name the category."
-    if (
-        not errors
-        and SessionCategory.objects.filter(organization_id=organization.pk, name=name).exists()
+    elif len(name) > 60:
+        errors["name"] = "At most 60 characters."
+    elif (
+        SessionCategory.objects.filter(organization_id=organization.pk, name__iexact=name)
+        .exclude(pk=category.pk if category else None)
+        .exists()
     ):
         errors["name"] = "A category with this name exists."
+    raw = values.get("prompts") or ""
+    prompts = [line.strip() for line in raw.splitlines() if line.strip()]
+    too_long = [i for i, p in enumerate(prompts, 1) if len(p) > MAX_PROMPT]
+    if len(raw) > MAX_TEXT:
+        errors["prompts"] = f"At most {MAX_TEXT} characters."
+    elif too_long:
+        errors["prompts"] = f"Prompt {too_long[0]} is longer than {MAX_PROMPT} characters."
+    elif len(prompts) > MAX_PROMPTS:
+        errors["prompts"] = f"At most {MAX_PROMPTS} prompts (one per line)."
+    clean = {"name": name, "prompts": "\n".join(prompts)}
+    if "is_active" in values:
+        clean["is_active"] = bool(values["is_active"])
+    return clean, errors
+
+
+@transaction.atomic
+def category_save(organization, values: dict, category: SessionCategory | None = None):
+    """Create (``category`` None) or edit a coaching category and its template prompts. Every
+    field is checked before anything is written; sessions keep the prompts they were prepared
+    with."""
+    clean, errors = _category_values(organization, values, category)
     if errors:
         raise SessionInvalid(errors)
-    return SessionCategory.objects.create(organization=organization, name=name, prompts=prompts)
+    if category is None:
+        return SessionCategory.objects.create(organization=organization, **clean)
+    for k, v in clean.items():
+        setattr(category, k, v)
+    try:
+        with transaction.atomic():
+            category.save(update_fields=list(clean))
+    except IntegrityError as exc:  # a concurrent rename to the same name
+        raise SessionInvalid({"name": "A category with this name exists."}) from exc
+    return category
+
+
+@transaction.atomic
+def category_set_active(category: SessionCategory, active: bool) -> None:
+    """Deactivate (no longer offered when preparing; sessions keep it) or use again."""
+    SessionCategory.objects.filter(organization_id=category.organization_id, pk=category.pk).update(
+        is_active=active
+    )
+    category.is_active = active
