@@ -1,8 +1,10 @@
-"""seed_demo step for formal coaching: session categories with prompts, 1:1 sessions in every
-state (GROW notes, action items, a private note, self-assessments, ratings) and SMART goals set
-some days ago whose progress comes from the seeded rollups. Written directly (seeded history
-sends nothing and records no events). Idempotent: nothing is written when the organization has
-sessions already."""
+"""seed_demo step for formal coaching: session categories with prompts (the defaults and one the
+admin wrote, used by the draft sessions), 1:1 sessions in every state (GROW notes, action items,
+a private note, self-assessments, ratings), QA reviews saved for a 1:1 (the supervisor's in the
+prepared draft, the agent's own in a shared session) and SMART goals set some days ago whose
+progress comes from the seeded rollups. Written directly (seeded history sends nothing and
+records no events). Idempotent: sessions are written when the organization has none; the custom
+category and the saved reviews when missing."""
 
 from __future__ import annotations
 
@@ -11,28 +13,31 @@ from datetime import timedelta
 from django.utils import timezone
 
 from coachhub.core.seed import DemoOrg, seed_step
+from qa.models import Review, ReviewStatus
 
-from .models import FocusBehaviour
+from .models import FocusBehaviour, SavedItem
 from .models_sessions import (
     ActionItem,
     CoachingSession,
     Goal,
     GoalMetric,
     SessionCategory,
+    SessionItem,
     SessionPrivateNote,
     SessionState,
 )
+from .services.defaults import DEFAULT_CATEGORIES
 from .services.goals import BASELINE_DAYS, metric_value
 from .services.notes import follow_up_due
-from .services.sessions import metric_snapshot
+from .services.sessions import category_save, metric_snapshot
 
-CATEGORIES = {
-    "Performance": "What went well since our last 1:1?\nWhich customer moment are you proud of?\n"
-    "What is one thing to do differently next week?",
-    "Development": "Where do you want to be in six months?\nWhat skill would help most?\n"
-    "What support do you need from me?",
-    "Quality": "Let's listen to one saved interaction together.\nWhat did the customer need?\n"
-    "What would a five-star answer have looked like?",
+# Written by the demo organization's admin on the category page (not one of the defaults).
+CUSTOM_CATEGORY = {
+    "name": "QA review walk-through",
+    "prompts": "Open the saved QA review: which criterion surprised you?\n"
+    "Play the call from the moment the score dropped.\n"
+    "What would you say differently at that moment?\n"
+    "Which behaviour do we practise until the next review?",
 }
 STATES = [
     SessionState.DRAFT,
@@ -47,15 +52,19 @@ STATES = [
 @seed_step("coaching 1:1 sessions and goals", order=80)
 def sessions_demo(demo: DemoOrg) -> None:
     org = demo.organization
-    if CoachingSession.objects.filter(organization=org).exists():
-        return
     now = demo.now
     rng = demo.rng
     today = timezone.localdate(now, org.tz)
     categories = [
         SessionCategory.objects.get_or_create(organization=org, name=n, defaults={"prompts": p})[0]
-        for n, p in CATEGORIES.items()
+        for n, p in DEFAULT_CATEGORIES.items()
     ]
+    custom = SessionCategory.objects.filter(organization=org, name=CUSTOM_CATEGORY["name"]).first()
+    if custom is None:
+        custom = category_save(org, CUSTOM_CATEGORY)
+    if CoachingSession.objects.filter(organization=org).exists():
+        _saved_reviews(demo)
+        return
     behaviours = list(FocusBehaviour.objects.filter(organization=org, is_active=True))
     n_sessions = n_goals = 0
     for supervisor in demo.supervisors:
@@ -68,7 +77,7 @@ def sessions_demo(demo: DemoOrg) -> None:
                 organization=org,
                 supervisor=supervisor,
                 agent=agent,
-                category=categories[i % len(categories)],
+                category=custom if state == SessionState.DRAFT else categories[i % len(categories)],
                 behaviour=behaviours[i % len(behaviours)] if behaviours else None,
                 state=state,
                 purpose="Review last month's answers and agree one thing to practise.",
@@ -76,6 +85,7 @@ def sessions_demo(demo: DemoOrg) -> None:
                 created_at=created,
                 updated_at=created,
             )
+            s.prompts = s.category.prompts
             if state != SessionState.DRAFT:
                 s.shared_at = created + timedelta(hours=1)
             if state in (SessionState.ACKNOWLEDGED, SessionState.FOLLOWED_UP, SessionState.CLOSED):
@@ -156,3 +166,67 @@ def sessions_demo(demo: DemoOrg) -> None:
                 )
                 n_goals += 1
     demo.log(f"  {org.slug}: {n_sessions} 1:1 sessions, {n_goals} goals")
+    _saved_reviews(demo)
+
+
+def _latest_review(agent, **filters):
+    return (
+        Review.objects.filter(
+            organization_id=agent.organization_id,
+            agent=agent,
+            status=ReviewStatus.SUBMITTED,
+            **filters,
+        )
+        .order_by("-submitted_at")
+        .first()
+    )
+
+
+def _saved_reviews(demo: DemoOrg) -> None:
+    """Each supervisor's draft 1:1 brings a QA review they saved (the agent's lowest-scored one,
+    still on their list for the next 1:1); their latest shared session brings a review the agent
+    saved themselves."""
+    org = demo.organization
+    if SavedItem.objects.filter(organization=org, review__isnull=False).exists():
+        return
+    n = 0
+    for supervisor in demo.supervisors:
+        sessions = CoachingSession.objects.filter(
+            organization=org, supervisor=supervisor
+        ).select_related("agent")
+        draft = sessions.filter(state=SessionState.DRAFT).order_by("-created_at").first()
+        if draft is not None:
+            review = (
+                Review.objects.filter(
+                    organization=org, agent=draft.agent, status=ReviewStatus.SUBMITTED
+                )
+                .order_by("score", "-submitted_at")
+                .first()
+            )
+            if review is not None:
+                SavedItem.objects.get_or_create(
+                    organization=org,
+                    member=supervisor,
+                    review=review,
+                    defaults={"created_at": draft.created_at - timedelta(hours=2)},
+                )
+                SessionItem.objects.create(
+                    organization=org, session=draft, saved_by=supervisor, review=review
+                )
+                n += 1
+        shared = sessions.filter(state=SessionState.SHARED).order_by("-created_at").first()
+        if shared is not None:
+            review = _latest_review(shared.agent, hide_reviewer=False)
+            if review is not None:
+                SavedItem.objects.get_or_create(  # two leads of one team: one agent, saved once
+                    organization=org,
+                    member=shared.agent,
+                    review=review,
+                    defaults={"created_at": shared.created_at - timedelta(hours=5)},
+                )
+                SessionItem.objects.create(
+                    organization=org, session=shared, saved_by=shared.agent, review=review
+                )
+                n += 1
+    if n:
+        demo.log(f"    {n} QA reviews saved for a 1:1")
