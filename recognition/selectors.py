@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
@@ -323,3 +324,40 @@ def digest_kudos(organization, *, start: date, end: date, team_ids=None, agent=N
     latest = list(qs.order_by("-created_at")[:3])
     count = len(latest) if len(latest) < 3 else qs.count()
     return {"count": count, "latest": latest}
+
+
+def digest_kudos_grouped(
+    organization, *, start: date, end: date, team_ids=None, agent_ids=None, latest: int = 3
+) -> dict[int, dict]:
+    """``digest_kudos`` for many digests in one query (the digest task reads a whole
+    organization at once): by recipient's team (``team_ids``: public kudos only) or by recipient
+    (``agent_ids``: all of each agent's own). ``{team or agent id: {"count", "latest"}}``; keys
+    without kudos are absent. Merging teams: add the counts, take the newest of the latests."""
+    lo, hi = bounds(organization, start, end)
+    if agent_ids is not None:
+        qs = Kudos.objects.filter(
+            organization_id=organization.pk, recipient_id__in=list(agent_ids)
+        ).select_related("giver__user", "recipient__user")
+        key = "recipient_id"
+    else:
+        qs = public_kudos(organization).filter(recipient__team_id__in=list(team_ids or ()))
+        key = "recipient__team_id"
+    ranked = (
+        qs.filter(created_at__gte=lo, created_at__lt=hi)
+        .annotate(
+            group_id=F(key),
+            rank=Window(
+                RowNumber(),
+                partition_by=[F(key)],
+                order_by=[F("created_at").desc(), F("id").desc()],
+            ),
+            group_count=Window(Count("id"), partition_by=[F(key)]),
+        )
+        .filter(rank__lte=latest)
+        .order_by("group_id", "rank")
+    )
+    out: dict[int, dict] = {}
+    for k in ranked:
+        group = out.setdefault(k.group_id, {"count": k.group_count, "latest": []})
+        group["latest"].append(k)
+    return out

@@ -7,6 +7,7 @@ mid-batch."""
 from __future__ import annotations
 
 import threading
+import time as time_module
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -272,3 +273,163 @@ def test_digest_lists_the_supervisors_session_follow_ups_due_today_only(cast, sm
     _m, text, html = _parts(mail)
     assert f"/o/globex/coaching/sessions/{globex.public_id}/" in html
     assert str(mine.public_id) not in text + html and str(leads.public_id) not in text + html
+
+
+def _supervisor_with_everything(org, i, day_noon):
+    """A supervisor leading their own team whose digest has every part: numbers, best/worst
+    answers, an open alert, a note follow-up and a 1:1 follow-up due, a kudos."""
+    from coaching.models import FocusBehaviour, FollowUp, NoteKind
+    from coaching.services.notes import note_create
+    from recognition.services.kudos import kudos_give
+    from tests.factories import make_team
+
+    team = make_team(org, f"Scale team {i}")
+    sup = make_member(
+        org, Role.SUPERVISOR, teams_led=[team],
+        user=UserFactory(username=f"scale{i}@acme.test", email=f"scale{i}@acme.test"),
+    )  # fmt: skip
+    agent = make_member(
+        org, Role.AGENT, team=team,
+        user=UserFactory(username=f"agent{i}@acme.test", email=f"agent{i}@acme.test"),
+    )  # fmt: skip
+    for stars in (5, 1):
+        r = answered(org, agent, stars, answers={"comment": f"scale {i} {stars}"},
+                     occurred_at=day_noon)  # fmt: skip
+    with tenant_context(org):
+        rule = AlertRule.objects.filter(organization=org).first()
+        Alert.objects.create(
+            organization=org, rule=rule, response=r, interaction_id=r.interaction_id,
+            agent=agent, team=team, reason=f"Scale alert {i}",
+        )  # fmt: skip
+        note = note_create(
+            author=sup, agent=agent, kind=NoteKind.DEVELOPMENTAL, body="Recap",
+            behaviour=FocusBehaviour.objects.filter(organization=org).first(),
+        )  # fmt: skip
+        FollowUp.objects.filter(organization=org, note=note).update(due_at=timezone.now())
+        kudos = kudos_give(sup, agent, behaviour="Empathy", message="Well handled")
+        type(kudos).objects.filter(pk=kudos.pk).update(created_at=datetime.fromisoformat(day_noon))
+    _session_due(sup, agent, timezone.now())
+    with tenant_context(org):  # daily digests only, whichever weekday the suite runs on
+        svc.opt_out_set(agent, DigestKind.WEEKLY, True)
+    return sup
+
+
+PER_DIGEST = ("BEGIN", "SELECT set_config('app.current_org'", "UPDATE coaching_digest SET status",
+              "COMMIT")  # fmt: skip
+
+
+def _split(queries):
+    """(per-digest statements, everything else) of a captured run: each digest's transaction
+    (BEGIN, the organization's RLS setting, the claim, COMMIT), nothing more."""
+    per_digest = [q["sql"] for q in queries if q["sql"].startswith(PER_DIGEST)]
+    return per_digest, [q["sql"] for q in queries if not q["sql"].startswith(PER_DIGEST)]
+
+
+@pytest.mark.django_db(transaction=True)  # no outer transaction: each digest commits as deployed
+def test_queries_per_organization_do_not_grow_with_its_supervisors(cast, smtp):  # noqa: F811
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    org = cast.org_a
+    today = today_for(org)
+    with tenant_context(org):
+        for agent in (cast.ann, cast.andy, cast.zoe):
+            svc.opt_out_set(agent, DigestKind.WEEKLY, True)
+    for i in range(2):
+        _supervisor_with_everything(org, i, yesterday_noon(org))
+    run(org, now=at_local(org, today - timedelta(days=2)))  # warm-up: caches
+    with CaptureQueriesContext(connection) as small:
+        counts_small = run(org, now=at_local(org, today - timedelta(days=1)))  # sam + 2
+    for i in range(2, 8):
+        _supervisor_with_everything(org, i, yesterday_noon(org))
+    with CaptureQueriesContext(connection) as large:
+        counts_large = run(org)  # sam + 8, yesterday
+    assert counts_small["sent"] == 3 and counts_large["sent"] == 9
+    per_digest_small, rest_small = _split(small.captured_queries)
+    per_digest_large, rest_large = _split(large.captured_queries)
+    # Per digest its own short transaction (the claim); everything else (planning, reading every
+    # supervisor's numbers, answers, alerts, follow-ups, kudos) is the same ten queries in one
+    # transaction for 3 or 9 supervisors.
+    assert (len(per_digest_small), len(per_digest_large)) == (4 * 3 + 3, 4 * 9 + 3)
+    assert sum("UPDATE coaching_digest" in q for q in per_digest_large) == 9
+    assert len(rest_small) == len(rest_large) <= 10, rest_large
+    # And every digest is there, complete, in its own supervisor's e-mail only.
+    [mail] = mails_to(smtp, "scale7@acme.test")
+    _m, text, html = _parts(mail)
+    assert "Scale alert 7" in text and "scale 7 1" in html and "Scale alert 6" not in text
+    assert "Coaching follow-ups due today: 2" in text and "Kudos: 1" in text
+
+
+def test_digest_content_reads_a_fixed_number_of_queries_for_any_number_of_members(cast):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    org = cast.org_a
+    sups = [_supervisor_with_everything(org, i, yesterday_noon(org)) for i in range(6)]
+    day = today_for(org) - timedelta(days=1)
+    with tenant_context(org):
+        svc.digests_content(org, sups[:1], day, DigestKind.DAILY)  # warm-up
+        with CaptureQueriesContext(connection) as one:
+            svc.digests_content(org, sups[:1], day, DigestKind.DAILY)
+        with CaptureQueriesContext(connection) as six:
+            many = svc.digests_content(org, sups, day, DigestKind.DAILY)
+        agents = list(svc.Membership.objects.filter(organization=org, role=Role.AGENT))
+        with CaptureQueriesContext(connection) as weekly_one:
+            svc.digests_content(org, agents[:1], day, DigestKind.WEEKLY)
+        with CaptureQueriesContext(connection) as weekly_all:
+            svc.digests_content(org, agents, day, DigestKind.WEEKLY)
+    assert len(one) == len(six) <= 8
+    assert len(weekly_one) == len(weekly_all) <= 4
+    # Batched content equals each member's own, one by one.
+    with tenant_context(org):
+        for m in sups:
+            alone = svc.digest_content(m, day, DigestKind.DAILY)
+            both = many[m.pk]
+            assert [r.pk for r in alone.best] == [r.pk for r in both.best]
+            assert [r.pk for r in alone.worst] == [r.pk for r in both.worst]
+            assert [a.pk for a in alone.alerts] == [a.pk for a in both.alerts]
+            assert alone.follow_up_count == both.follow_up_count == 2
+            assert alone.kudos["count"] == both.kudos["count"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_dying_after_its_claim_leaves_the_digest_to_the_next_run(cast, smtp):  # noqa: F811
+    from django.db import connection
+
+    org = cast.org_a
+    lee = make_member(
+        org, Role.SUPERVISOR, teams_led=[cast.team_a2],
+        user=UserFactory(username="lee@acme.test", email="lee@acme.test"),
+    )  # fmt: skip
+    now = at_local(org, today_for(org))
+    with tenant_context(org):
+        svc.digests_plan(org, svc.due_day(org, now))
+        sams = Digest.objects.get(organization=org, membership=cast.sam)
+    claimed, release = threading.Event(), threading.Event()
+
+    def dying_worker():  # claims Sam's digest on its own connection, then dies (rollback)
+        try:
+            with tenant_context(org):
+                assert svc._claim(org.pk, sams.pk, DigestStatus.SENT, "claimed")
+                claimed.set()
+                release.wait(30)
+                raise ConnectionAbortedError("worker lost mid-send")
+        except ConnectionAbortedError:
+            pass
+        finally:
+            connection.close()
+
+    t = threading.Thread(target=dying_worker)
+    t.start()
+    try:
+        assert claimed.wait(30)
+        started = time_module.monotonic()
+        # Beat again meanwhile: planning does not wait for the held row, Sam's is skipped.
+        assert svc.digests_run(org.pk, now=now) == {"planned": 0, "skipped": 1, "sent": 1}
+        assert time_module.monotonic() - started < 10
+    finally:
+        release.set()
+        t.join()
+    assert svc.digests_run(org.pk, now=now) == {"planned": 0, "sent": 1}
+    assert svc.digests_run(org.pk, now=now) == {"planned": 0}
+    assert len(mails_to(smtp, "sam@acme.test")) == 1 and len(mails_to(smtp, lee.user.email)) == 1

@@ -3,29 +3,37 @@ feedback), e-mailed at the organization's digest time (setting ``digest_time``, 
 local; opt-out per member and kind).
 
 Exactly once per (organization, member, day, kind):
-1. ``digests_plan`` inserts one ``pending`` row per recipient with ON CONFLICT DO NOTHING on the
-   unique constraint — beat running twice, or the sweeper re-enqueueing, adds nothing;
-2. ``digest_send`` locks one pending row (FOR UPDATE SKIP LOCKED), renders, sends and marks it
-   ``sent`` in that transaction. Two workers never hold the same row; a worker that dies before
-   committing leaves it pending (its lock goes with its connection) and the next run sends it.
-   The only duplicate window is a crash between the SMTP server accepting the message and the
-   commit (milliseconds), inherent to SMTP.
+1. ``digests_plan`` inserts one ``pending`` row per recipient in ONE ``INSERT … SELECT … ON
+   CONFLICT DO NOTHING`` on the unique constraint — beat running twice, or the sweeper
+   re-enqueueing, adds nothing;
+2. each digest is then claimed and sent in its own transaction: one ``UPDATE … WHERE id = (SELECT
+   … FOR UPDATE SKIP LOCKED) AND status = 'pending'`` marks it ``sent`` and holds its row lock
+   while the SMTP conversation runs; the commit after the send makes it final. Two workers never
+   hold the same row (the second skips it, or finds it no longer pending); a worker that dies
+   before committing leaves it pending (its lock goes with its connection) and the next run
+   sends it. The only duplicate window is a crash between the SMTP server accepting the message
+   and the commit (milliseconds), inherent to SMTP.
 
 Each organization is its own task (``coaching.digests_org``), so one slow tenant never delays
-another. Everything in a digest is read inside that organization's context and, for a
-supervisor, for the teams they lead only.
+another. Its content is read for all its recipients at once (``digests_content``: a fixed number
+of set-based queries — rollups grouped by team, best/worst answers and open alerts ranked per
+team, follow-ups ranked per supervisor, kudos per team), so a digest costs one claim statement
+plus render + SMTP, whatever the number of supervisors. Everything is read inside that
+organization's context and, for a supervisor, for the teams they lead only.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, F, Q, Sum, Window
+from django.db.models.functions import RowNumber
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -35,18 +43,19 @@ from coachhub.tenancy.models import Membership, Organization, Role, TeamLead
 from feedback import metrics
 from feedback.models import DailyRollup, Mode, RequestKind, Response
 from feedback.selectors_insights import COUNTERS
-from recognition.selectors import digest_kudos
+from recognition.selectors import digest_kudos_grouped
 
 from ..models import Alert, AlertState, FollowUp
 from ..models_digest import Digest, DigestKind, DigestOptOut, DigestStatus
-from ..selectors_sessions import session_follow_ups_due
+from ..models_sessions import CoachingSession, SessionState
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DIGEST_TIME = "08:00"
 SEND_WINDOW = timedelta(hours=3)  # after the digest time, beat keeps trying for this long
-BATCH = 200
 DIGEST_METRICS = ("volume", "response_rate", "avg_stars", "csat", "fcr", "nps")
+MAX_ATTEMPTS = 5
+SHOWN = {"responses": 3, "alerts": 5, "follow_ups": 10, "kudos": 3}
 
 
 def digest_time(organization) -> time:
@@ -71,82 +80,94 @@ def due_day(organization, now=None) -> date | None:
 
 
 def digests_plan(organization, day: date) -> int:
-    """Pending rows for every recipient of ``day`` (supervisors daily; agents weekly when
-    ``day`` is a Sunday) who has not opted out. Returns the rows added."""
-    org_id = organization.pk
-    out = set(
-        DigestOptOut.objects.filter(organization_id=org_id).values_list("membership_id", "kind")
+    """Pending rows for every recipient of ``day`` (supervisors and team leads daily; agents
+    weekly when ``day`` is a Sunday) who has not opted out, in one statement. Returns the rows
+    added (0 when they were all planned already)."""
+    kinds = [DigestKind.DAILY.value] + ([DigestKind.WEEKLY.value] if day.weekday() == 6 else [])
+    sql = (
+        "INSERT INTO coaching_digest (organization_id, membership_id, day, kind, status,"
+        " attempts, subject, last_error, created_at)"
+        " SELECT m.organization_id, m.id, %(day)s, k.kind, 'pending', 0, '', '', %(now)s"
+        " FROM coachhub_membership m CROSS JOIN unnest(%(kinds)s::text[]) AS k(kind)"
+        " WHERE m.organization_id = %(org)s AND m.is_active"
+        "   AND ((k.kind = %(daily)s AND (m.role = %(supervisor)s OR EXISTS ("
+        "        SELECT 1 FROM coachhub_teamlead l"
+        "         WHERE l.organization_id = m.organization_id AND l.membership_id = m.id)))"
+        "     OR (k.kind = %(weekly)s AND m.role = %(agent)s))"
+        "   AND NOT EXISTS (SELECT 1 FROM coaching_digestoptout o"
+        "     WHERE o.organization_id = m.organization_id AND o.membership_id = m.id"
+        "       AND o.kind = k.kind)"
+        # Rows already planned are left out before the insert: ON CONFLICT would wait for a
+        # worker that is sending one of them (its claim updated the row); it stays the net
+        # for two plans racing.
+        "   AND NOT EXISTS (SELECT 1 FROM coaching_digest d"
+        "     WHERE d.organization_id = m.organization_id AND d.membership_id = m.id"
+        "       AND d.day = %(day)s AND d.kind = k.kind)"
+        " ON CONFLICT ON CONSTRAINT digest_once DO NOTHING"
     )
-    leads = set(
-        TeamLead.objects.filter(organization_id=org_id).values_list("membership_id", flat=True)
-    )
-    members = Membership.objects.filter(organization_id=org_id, is_active=True)
-    rows = []
-    for m in members.filter(Q(pk__in=leads) | Q(role=Role.SUPERVISOR)).only("id"):
-        if (m.pk, DigestKind.DAILY) not in out:
-            rows.append((m.pk, DigestKind.DAILY))
-    if day.weekday() == 6:
-        for m in members.filter(role=Role.AGENT).only("id"):
-            if (m.pk, DigestKind.WEEKLY) not in out:
-                rows.append((m.pk, DigestKind.WEEKLY))
-    if not rows:
-        return 0
-    now = timezone.now()
+    params = {
+        "org": organization.pk, "day": day, "now": timezone.now(), "kinds": kinds,
+        "daily": DigestKind.DAILY.value, "weekly": DigestKind.WEEKLY.value,
+        "supervisor": Role.SUPERVISOR.value, "agent": Role.AGENT.value,
+    }  # fmt: skip
     with connection.cursor() as cur:
-        cur.execute(
-            "INSERT INTO coaching_digest (organization_id, membership_id, day, kind, status,"
-            " attempts, subject, last_error, created_at)"
-            " SELECT %s, m, %s, k, 'pending', 0, '', '', %s FROM unnest(%s::bigint[], %s::text[])"
-            " AS x(m, k) ON CONFLICT ON CONSTRAINT digest_once DO NOTHING",
-            [org_id, day, now, [r[0] for r in rows], [r[1] for r in rows]],
-        )
+        cur.execute(sql, params)
         return cur.rowcount
 
 
-def digest_send(organization_id: int, digest_id: int, *, mail_connection=None) -> str:
-    """Send one pending digest (its own transaction). ``sent``, ``empty``, ``skipped`` (another
-    worker holds it or it is done) or ``failed`` (left pending for the next run)."""
+# Claim-and-mark in one statement: SKIP LOCKED leaves a row another worker is sending alone, the
+# status check one that was sent (or emptied) meanwhile. Final only when the caller commits.
+CLAIM_SQL = (
+    "UPDATE coaching_digest SET status = %(status)s, attempts = attempts + 1,"
+    " subject = %(subject)s, sent_at = %(sent_at)s WHERE id = (SELECT id FROM coaching_digest"
+    " WHERE organization_id = %(org)s AND id = %(id)s AND status = 'pending'"
+    " FOR UPDATE SKIP LOCKED) RETURNING id"
+)
+
+
+def _claim(organization_id: int, digest_id: int, status: str, subject: str = "") -> bool:
+    with connection.cursor() as cur:
+        cur.execute(
+            CLAIM_SQL,
+            {"status": status, "subject": subject[:200],
+             "sent_at": timezone.now() if status == DigestStatus.SENT else None,
+             "org": organization_id, "id": digest_id},
+        )  # fmt: skip
+        return cur.fetchone() is not None
+
+
+def _failed(organization_id: int, digest_id: int, exc: Exception) -> None:
+    log.warning("digest %s failed, will retry: %s", digest_id, exc)
+    with tenant_context(organization_id):
+        Digest.objects.filter(
+            organization_id=organization_id, pk=digest_id, status=DigestStatus.PENDING
+        ).update(attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:500])
+
+
+def digest_send(organization_id: int, digest_id: int, content, *, mail_connection=None) -> str:
+    """Send one digest whose ``content`` was read beforehand (its own transaction): ``sent``,
+    ``empty`` (content ``None``: nothing to report), ``skipped`` (another worker holds it or it
+    is done) or ``failed`` (left pending for the next run)."""
     try:
+        message = digest_message(content) if content is not None else None
         with tenant_context(organization_id):
-            d = (
-                Digest.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("membership__user", "organization")
-                .filter(organization_id=organization_id, pk=digest_id, status=DigestStatus.PENDING)
-                .first()
-            )
-            if d is None:
+            if message is None:
+                return (
+                    "empty" if _claim(organization_id, digest_id, DigestStatus.EMPTY) else "skipped"
+                )
+            if not _claim(organization_id, digest_id, DigestStatus.SENT, content.subject):
                 return "skipped"
-            d.attempts += 1
-            content = digest_content(d.membership, d.day, d.kind)
-            if content is None:
-                d.status = DigestStatus.EMPTY
-                d.save(update_fields=["status", "attempts"])
-                return "empty"
-            message = digest_message(content)
             message.connection = mail_connection
-            message.send()
-            d.status = DigestStatus.SENT
-            d.subject = content.subject[:200]
-            d.sent_at = timezone.now()
-            d.save(update_fields=["status", "attempts", "subject", "sent_at"])
+            message.send()  # an error rolls the claim back: the row stays pending
             return "sent"
     except Exception as exc:
-        log.warning("digest %s failed, will retry: %s", digest_id, exc)
-        with tenant_context(organization_id):
-            Digest.objects.filter(organization_id=organization_id, pk=digest_id).update(
-                attempts=models_f_attempts(), last_error=f"{type(exc).__name__}: {exc}"[:500]
-            )
+        _failed(organization_id, digest_id, exc)
         return "failed"
 
 
-def models_f_attempts():
-    from django.db.models import F
-
-    return F("attempts") + 1
-
-
 def digests_run(organization_id: int, *, now=None, limit: int = 5000) -> dict[str, int]:
-    """Plan the due day's digests and send every pending one (one SMTP connection)."""
+    """Plan the due day's digests, read every pending one's content at once, then claim, send
+    and commit them one by one over one SMTP connection."""
     now = now or timezone.now()
     counts: dict[str, int] = {}
     with tenant_context(organization_id):
@@ -154,22 +175,32 @@ def digests_run(organization_id: int, *, now=None, limit: int = 5000) -> dict[st
         day = due_day(organization, now)
         if day is not None:
             counts["planned"] = digests_plan(organization, day)
-        ids = list(
+        pending = list(
             Digest.objects.filter(
                 organization_id=organization_id,
                 status=DigestStatus.PENDING,
-                attempts__lt=5,
+                attempts__lt=MAX_ATTEMPTS,
                 created_at__gte=now - timedelta(days=2),
-            ).values_list("id", flat=True)[:limit]
+            )
+            .select_related("membership__user")
+            .order_by("id")[:limit]
         )
-    if not ids:
+        groups: dict[tuple, list[Digest]] = defaultdict(list)
+        for d in pending:
+            d.membership.organization = organization
+            groups[(d.day, d.kind)].append(d)
+        contents = {}
+        for (d_day, kind), digests in groups.items():
+            by_member = digests_content(organization, [d.membership for d in digests], d_day, kind)
+            contents.update({d.pk: by_member.get(d.membership_id) for d in digests})
+    if not pending:
         return counts
     # A bounded SMTP timeout: a stalled server must not hold a worker process forever.
     mail = get_connection(timeout=getattr(settings, "EMAIL_TIMEOUT", None) or 30)
     try:
         mail.open()
-        for i in ids:
-            outcome = digest_send(organization_id, i, mail_connection=mail)
+        for d in pending:
+            outcome = digest_send(organization_id, d.pk, contents[d.pk], mail_connection=mail)
             counts[outcome] = counts.get(outcome, 0) + 1
     finally:
         mail.close()
@@ -194,28 +225,21 @@ class DigestContent:
     start: date
     subject: str
     rows: list  # per team (daily) or one row (weekly): name, metrics now/before
-    best: list
-    worst: list
-    alerts: list
-    alert_count: int
-    follow_ups: list
-    links: dict
+    best: list = field(default_factory=list)
+    worst: list = field(default_factory=list)
+    alerts: list = field(default_factory=list)
+    alert_count: int = 0
+    follow_ups: list = field(default_factory=list)  # micro-coaching FollowUps (note__agent)
     # 1:1 sessions whose follow-up is due by the end of today (dicts: agent, due_at, held, url).
     session_follow_ups: list = field(default_factory=list)
+    follow_up_count: int = 0  # both kinds, all of them (the lists show the first few)
+    links: dict = field(default_factory=dict)
     # Recognition's kudos line (public kudos of the teams; all of an agent's own).
     kudos: dict = field(default_factory=lambda: {"count": 0, "latest": []})
 
     @property
     def recipient(self) -> str:
         return self.member.user.email
-
-    @property
-    def follow_up_count(self) -> int:
-        return len(self.follow_ups) + len(self.session_follow_ups)
-
-
-def _sums(qs) -> dict:
-    return qs.aggregate(**{c: Sum(c, default=0) for c in COUNTERS})
 
 
 def _metric_rows(current: dict, previous: dict) -> list[dict]:
@@ -232,11 +256,35 @@ def _metric_rows(current: dict, previous: dict) -> list[dict]:
     ]
 
 
-def _responses(org_id: int, start: date, end: date, q: Q):
-    base = (
+def _counters(row: dict | None) -> dict:
+    return {c: (row or {}).get(c) or 0 for c in COUNTERS}
+
+
+def _link(name: str, organization, **kwargs) -> str:
+    return settings.SITE_URL + reverse(name, kwargs={"org": organization.slug, **kwargs})
+
+
+def _ts(dt) -> float:
+    return dt.timestamp() if dt is not None else float("inf")
+
+
+def _best_key(r):  # ORDER BY stars DESC, submitted_at DESC (NULLS FIRST), id DESC
+    return (-r.stars, -_ts(r.submitted_at), -r.pk)
+
+
+def _worst_key(r):  # ORDER BY stars ASC, submitted_at DESC (NULLS FIRST), id DESC
+    return (r.stars, -_ts(r.submitted_at), -r.pk)
+
+
+def _responses_ranked(org_id: int, start: date, end: date, key: str, ids) -> dict[int, list]:
+    """Per ``key`` (team_id or agent_id) in ``ids``: the candidates for best and worst, in one
+    query. The 3 best of a group of teams are among their teams' 3 best; the 3 worst that are
+    not among the best are among their teams' 6 worst."""
+    n = SHOWN["responses"]
+    qs = (
         Response.objects.filter(
-            q,
             organization_id=org_id,
+            **{f"{key}__in": list(ids)},
             confirmed=True,
             excluded=False,
             stars__isnull=False,
@@ -246,106 +294,235 @@ def _responses(org_id: int, start: date, end: date, q: Q):
             request__kind=RequestKind.INITIAL,
         )
         .exclude(comment="")
+        .annotate(
+            best_rank=Window(
+                RowNumber(),
+                partition_by=[F(key)],
+                order_by=[F("stars").desc(), F("submitted_at").desc(), F("id").desc()],
+            ),
+            worst_rank=Window(
+                RowNumber(),
+                partition_by=[F(key)],
+                order_by=[F("stars").asc(), F("submitted_at").desc(), F("id").desc()],
+            ),
+        )
+        .filter(Q(best_rank__lte=n) | Q(worst_rank__lte=2 * n))
         .select_related("agent__user", "team")
     )
-    best = list(base.order_by("-stars", "-submitted_at")[:3])
-    worst = list(base.exclude(pk__in=[r.pk for r in best]).order_by("stars", "-submitted_at")[:3])
+    out: dict[int, list] = defaultdict(list)
+    for r in qs:
+        out[getattr(r, key)].append(r)
+    return out
+
+
+def _best_worst(candidates: list) -> tuple[list, list]:
+    n = SHOWN["responses"]
+    unique = list({r.pk: r for r in candidates}.values())
+    best = sorted(unique, key=_best_key)[:n]
+    chosen = {r.pk for r in best}
+    worst = sorted((r for r in unique if r.pk not in chosen), key=_worst_key)[:n]
     return best, worst
 
 
-def _link(name: str, organization, **kwargs) -> str:
-    return settings.SITE_URL + reverse(name, kwargs={"org": organization.slug, **kwargs})
+def _ranked(qs, partition: str, order_by: list, limit: int) -> dict[int, tuple[int, list]]:
+    """The first ``limit`` rows per ``partition`` value and how many there are, in one query."""
+    rows = (
+        qs.annotate(
+            part_id=F(partition),
+            rank=Window(RowNumber(), partition_by=[F(partition)], order_by=order_by),
+            part_count=Window(Count("id"), partition_by=[F(partition)]),
+        )
+        .filter(rank__lte=limit)
+        .order_by("part_id", "rank")
+    )
+    out: dict[int, tuple[int, list]] = {}
+    for row in rows:
+        count, items = out.setdefault(row.part_id, (row.part_count, []))
+        items.append(row)
+    return out
 
 
-def digest_content(member: Membership, day: date, kind: str, now=None) -> DigestContent | None:
-    """What the member's digest for ``day`` says, read from rollups (numbers) and at most a few
-    rows (best/worst answers, alerts, follow-ups). ``None``: nothing to report (a supervisor who
-    leads no team)."""
-    organization = member.organization
-    org_id = organization.pk
-    rollups = DailyRollup.objects.filter(organization_id=org_id)
-    links = {
+def _merge_kudos(groups: list[dict]) -> dict:
+    latest = sorted(
+        (k for g in groups for k in g["latest"]), key=lambda k: (k.created_at, k.pk), reverse=True
+    )
+    return {"count": sum(g["count"] for g in groups), "latest": latest[: SHOWN["kudos"]]}
+
+
+def session_follow_ups_due_by(org_id: int, supervisor_ids, until) -> dict[int, tuple[int, list]]:
+    """``selectors_sessions.session_follow_ups_due`` for many supervisors at once (same rule:
+    due by ``until``, not followed up, session not closed); the first few per supervisor."""
+    qs = (
+        CoachingSession.objects.filter(
+            organization_id=org_id,
+            supervisor_id__in=list(supervisor_ids),
+            follow_up_due_at__lte=until,
+            followed_up_at__isnull=True,
+        )
+        .exclude(state=SessionState.CLOSED)
+        .select_related("agent__user")
+    )
+    return _ranked(
+        qs, "supervisor_id", [F("follow_up_due_at").asc(), F("id").asc()], SHOWN["follow_ups"]
+    )
+
+
+def digests_content(
+    organization, members: list[Membership], day: date, kind: str
+) -> dict[int, DigestContent | None]:
+    """Every listed member's digest for ``day`` (membership id → content; ``None``: nothing to
+    report, a supervisor who leads no team), read from rollups (numbers) and a few ranked rows,
+    in a number of queries that does not grow with the number of members."""
+    if kind == DigestKind.WEEKLY:
+        return _weekly(organization, members, day)
+    return _daily(organization, members, day)
+
+
+def digest_content(member: Membership, day: date, kind: str) -> DigestContent | None:
+    """One member's digest (the preview page)."""
+    return digests_content(member.organization, [member], day, kind).get(member.pk)
+
+
+def _base_links(organization) -> dict:
+    return {
         "dashboard": _link("feedback:insights", organization),
         "settings": _link("coaching:digest_preview", organization),
     }
-    if kind == DigestKind.WEEKLY:
-        start = day - timedelta(days=6)
-        q = Q(agent_id=member.pk)
-        cur = _sums(rollups.filter(q, day__gte=start, day__lte=day))
-        prev = _sums(rollups.filter(q, day__gte=start - timedelta(days=7), day__lt=start))
-        rows = [{"name": "You", "metrics": _metric_rows(cur, prev)}]
-        best, worst = _responses(org_id, start, day, Q(agent_id=member.pk))
+
+
+def _weekly(organization, members, day) -> dict[int, DigestContent | None]:
+    org_id = organization.pk
+    start = day - timedelta(days=6)
+    ids = [m.pk for m in members]
+    sums = {
+        r["agent_id"]: r
+        for r in DailyRollup.objects.filter(
+            organization_id=org_id, agent_id__in=ids, day__gte=start - timedelta(days=7),
+            day__lte=day,
+        )
+        .values("agent_id")
+        .annotate(
+            **{f"cur_{c}": Sum(c, filter=Q(day__gte=start), default=0) for c in COUNTERS},
+            **{f"prev_{c}": Sum(c, filter=Q(day__lt=start), default=0) for c in COUNTERS},
+        )
+    }  # fmt: skip
+    responses = _responses_ranked(org_id, start, day, "agent_id", ids)
+    kudos = digest_kudos_grouped(organization, start=start, end=day, agent_ids=ids)
+    links = _base_links(organization)
+    out: dict[int, DigestContent | None] = {}
+    for m in members:
+        row = sums.get(m.pk, {})
+        cur = {c: row.get(f"cur_{c}") or 0 for c in COUNTERS}
+        prev = {c: row.get(f"prev_{c}") or 0 for c in COUNTERS}
+        best, worst = _best_worst(responses.get(m.pk, []))
         subject = (
             f"Your week at {organization.name}: {cur['responses']} responses, "
             f"{metrics.fmt('avg_stars', metrics.avg_stars(cur))} stars"
         )
-        content = DigestContent(member, organization, kind, day, start, subject, rows, best, worst,
-                                [], 0, [], links)  # fmt: skip
-        content.kudos = digest_kudos(organization, start=start, end=day, agent=member)
-        return content
+        out[m.pk] = DigestContent(
+            m, organization, DigestKind.WEEKLY, day, start, subject,
+            rows=[{"name": "You", "metrics": _metric_rows(cur, prev)}], best=best, worst=worst,
+            links=links, kudos=kudos.get(m.pk) or {"count": 0, "latest": []},
+        )  # fmt: skip
+    return out
 
-    team_ids = sorted(
-        TeamLead.objects.filter(organization_id=org_id, membership=member).values_list(
-            "team_id", flat=True
-        )
-    )
-    if not team_ids:
-        return None
-    from coachhub.tenancy.models import Team
 
-    teams = {t.pk: t.name for t in Team.objects.filter(organization_id=org_id, pk__in=team_ids)}
+def _daily(organization, members, day) -> dict[int, DigestContent | None]:
+    org_id = organization.pk
+    ids = [m.pk for m in members]
+    led: dict[int, list[int]] = defaultdict(list)
+    team_names: dict[int, str] = {}
+    for lead in TeamLead.objects.filter(
+        organization_id=org_id, membership_id__in=ids
+    ).select_related("team"):
+        led[lead.membership_id].append(lead.team_id)
+        team_names[lead.team_id] = lead.team.name
+    out: dict[int, DigestContent | None] = {m.pk: None for m in members if not led.get(m.pk)}
+    members = [m for m in members if led.get(m.pk)]
+    if not members:
+        return out
+    team_ids = sorted(team_names)
+    before = day - timedelta(days=1)
     by_team = {
         (r["team_id"], r["day"]): r
-        for r in rollups.filter(team_id__in=team_ids, day__in=[day, day - timedelta(days=1)])
+        for r in DailyRollup.objects.filter(
+            organization_id=org_id, team_id__in=team_ids, day__in=[day, before]
+        )
         .values("team_id", "day")
         .annotate(**{c: Sum(c) for c in COUNTERS})
     }
-    rows = []
-    total_cur: dict = {}
-    total_prev: dict = {}
-    for tid in team_ids:
-        cur = by_team.get((tid, day), {})
-        prev = by_team.get((tid, day - timedelta(days=1)), {})
-        total_cur = metrics.add(total_cur, {c: cur.get(c) or 0 for c in COUNTERS})
-        total_prev = metrics.add(total_prev, {c: prev.get(c) or 0 for c in COUNTERS})
-        rows.append({"name": teams.get(tid, ""), "metrics": _metric_rows(cur, prev)})
-    if len(rows) > 1:
-        rows.insert(0, {"name": "All your teams", "metrics": _metric_rows(total_cur, total_prev)})
-    best, worst = _responses(org_id, day, day, Q(team_id__in=team_ids))
-    alerts_qs = Alert.objects.filter(
-        organization_id=org_id, team_id__in=team_ids, state=AlertState.OPEN
+    responses = _responses_ranked(org_id, day, day, "team_id", team_ids)
+    alerts = _ranked(
+        Alert.objects.filter(
+            organization_id=org_id, team_id__in=team_ids, state=AlertState.OPEN
+        ).select_related("agent__user"),
+        "team_id",
+        [F("created_at").desc(), F("id").desc()],
+        SHOWN["alerts"],
     )
-    alerts = list(alerts_qs.select_related("agent__user").order_by("-created_at")[:5])
-    alert_count = alerts_qs.count() if len(alerts) == 5 else len(alerts)
-    now = now or timezone.now()
+    # Follow-ups due by the end of today (the digest is read the day after ``day``).
     end_of_today = datetime.combine(day + timedelta(days=2), time(0), tzinfo=organization.tz)
-    follow_ups = list(
+    follow_ups = _ranked(
         FollowUp.objects.filter(
-            organization_id=org_id, supervisor=member, done_at__isnull=True, due_at__lt=end_of_today
+            organization_id=org_id, supervisor_id__in=ids, done_at__isnull=True,
+            due_at__lt=end_of_today,
+        ).select_related("note__agent__user"),
+        "supervisor_id",
+        [F("due_at").asc(), F("id").asc()],
+        SHOWN["follow_ups"],
+    )  # fmt: skip
+    sessions = session_follow_ups_due_by(org_id, ids, end_of_today)
+    kudos = digest_kudos_grouped(organization, start=day, end=day, team_ids=team_ids)
+    links = {**_base_links(organization), "alerts": _link("coaching:alert_list", organization)}
+
+    for m in members:
+        mine = sorted(led[m.pk])
+        rows = []
+        total_cur: dict = {}
+        total_prev: dict = {}
+        for tid in mine:
+            cur = _counters(by_team.get((tid, day)))
+            prev = _counters(by_team.get((tid, before)))
+            total_cur = metrics.add(total_cur, cur)
+            total_prev = metrics.add(total_prev, prev)
+            rows.append({"name": team_names.get(tid, ""), "metrics": _metric_rows(cur, prev)})
+        if len(rows) > 1:
+            rows.insert(
+                0, {"name": "All your teams", "metrics": _metric_rows(total_cur, total_prev)}
+            )
+        best, worst = _best_worst([r for tid in mine for r in responses.get(tid, [])])
+        team_alerts = [alerts[tid] for tid in mine if tid in alerts]
+        open_alerts = sorted(
+            (a for _n, items in team_alerts for a in items),
+            key=lambda a: (a.created_at, a.pk),
+            reverse=True,
+        )[: SHOWN["alerts"]]
+        notes_n, notes = follow_ups.get(m.pk, (0, []))
+        sessions_n, due_sessions = sessions.get(m.pk, (0, []))
+        volume = total_cur.get("interactions", 0)
+        subject = (
+            f"Yesterday at {organization.name}: {volume} interactions, "
+            f"{metrics.fmt('avg_stars', metrics.avg_stars(total_cur))} stars"
         )
-        .select_related("note__agent__user")
-        .order_by("due_at")[:10]
-    )
-    session_follow_ups = [
-        {
-            "agent": s.agent.display_name,
-            "due_at": s.follow_up_due_at,
-            "held": s.acknowledged_at or s.shared_at or s.created_at,
-            "url": _link("coaching:session_detail", organization, session_id=s.public_id),
-        }
-        for s in session_follow_ups_due(member, now=end_of_today)[:10]
-    ]
-    volume = total_cur.get("interactions", 0)
-    subject = (
-        f"Yesterday at {organization.name}: {volume} interactions, "
-        f"{metrics.fmt('avg_stars', metrics.avg_stars(total_cur))} stars"
-    )
-    links["alerts"] = _link("coaching:alert_list", organization)
-    content = DigestContent(member, organization, kind, day, day, subject, rows, best, worst,
-                            alerts, alert_count, follow_ups, links)  # fmt: skip
-    content.kudos = digest_kudos(organization, start=day, end=day, team_ids=team_ids)
-    content.session_follow_ups = session_follow_ups
-    return content
+        out[m.pk] = DigestContent(
+            m, organization, DigestKind.DAILY, day, day, subject, rows,
+            best=best, worst=worst, alerts=open_alerts,
+            alert_count=sum(n for n, _items in team_alerts),
+            follow_ups=notes,
+            session_follow_ups=[
+                {
+                    "agent": s.agent.display_name,
+                    "due_at": s.follow_up_due_at,
+                    "held": s.acknowledged_at or s.shared_at or s.created_at,
+                    "url": _link("coaching:session_detail", organization, session_id=s.public_id),
+                }
+                for s in due_sessions
+            ],
+            follow_up_count=notes_n + sessions_n,
+            links=links,
+            kudos=_merge_kudos([kudos[tid] for tid in mine if tid in kudos]),
+        )  # fmt: skip
+    return out
 
 
 def digest_message(content: DigestContent) -> EmailMultiAlternatives:
