@@ -69,7 +69,7 @@ def test_two_organization_user_switches_and_sees_only_that_organizations_teams(
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="People").click()
     visit(page, None, "northwind people")
-    assert "Ana R." in page.content() and "Carmen" not in page.content()
+    assert "Ana Ruiz" in page.content() and "Carmen" not in page.content()
     screenshot(page, "people")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="API keys").click()

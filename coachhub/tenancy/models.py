@@ -184,9 +184,9 @@ class Membership(PublicIdMixin, TenantModel):
 
     @property
     def display_name(self) -> str:
-        profile = self.__dict__.get("profile")
-        if profile and profile.display_name:
-            return profile.display_name
+        """The colleague's name inside the product: full name, else e-mail — the same answer
+        wherever it is asked, with no query beyond the user. What *customers* see is the
+        profile's ``display_name`` (survey e-mail and page), read explicitly there."""
         return self.user.get_full_name() or self.user.email
 
 
@@ -330,6 +330,9 @@ class Invitation(PublicIdMixin, TenantModel):
         return self.accepted_at is None and self.expires_at > timezone.now()
 
 
+_org_lookup = None  # (RowReader(Organization), its Prepared lookup), made on first use
+
+
 class LookupKind(models.TextChoices):
     API_KEY = "api_key"
     SURVEY_TOKEN = "survey_token"  # noqa: S105 - a kind name, not a secret
@@ -372,13 +375,28 @@ class GlobalLookup(models.Model):
 
     @classmethod
     def resolve_with_organization(cls, kind: str, secret: str) -> tuple[Organization, int] | None:
-        row = (
-            cls.objects.select_related("organization")
-            .filter(kind=kind, digest=sha256_hex(secret))
-            .only("object_id", "organization")
-            .first()
-        )
-        return (row.organization, row.object_id) if row else None
+        """(organization, object id) in one prepared statement: every API call starts here,
+        and building the ORM query cost several times running it."""
+        global _org_lookup
+        from django.db import connection
+
+        from .raw import Prepared, RowReader
+
+        if _org_lookup is None:
+            reader = RowReader(Organization, "o")
+            statement = Prepared(
+                "tenancy_lookup_organization",
+                f"SELECT g.object_id, {reader.columns} FROM coachhub_globallookup g "  # noqa: S608 - model columns
+                "JOIN coachhub_organization o ON o.id = g.organization_id "
+                "WHERE g.kind = $1 AND g.digest = $2",
+                ["text", "text"],
+            )
+            _org_lookup = (reader, statement)
+        reader, statement = _org_lookup
+        with connection.cursor() as cur:
+            statement.execute(cur, [kind, sha256_hex(secret)])
+            row = cur.fetchone()
+        return (reader.instance(row[1:]), row[0]) if row else None
 
     @classmethod
     def resolve(cls, kind: str, secret: str) -> tuple[int, int] | None:
