@@ -37,6 +37,7 @@ def test_one_on_one_from_preparation_to_goal_in_the_browser(live_server, page, c
     page.get_by_role("link", name="Prepare a 1:1").click()
     visit(page, None, "prepare form")
     page.get_by_label("Agent").select_option(label="Ann Agent")
+    page.get_by_role("heading", name="Brought to the 1:1 with Ann Agent").wait_for()  # htmx
     page.get_by_label("Focus behaviour (one)").select_option(label="Empathy")
     page.get_by_label("Purpose").fill("Warmer openings on chat")
     page.get_by_role("button", name="Prepare draft").click()
