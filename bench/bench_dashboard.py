@@ -6,7 +6,7 @@ leaderboard benchmark): the same 1,000 organizations, teams and agents; ``datage
 agents, 100 teams) holds 10 % of the responses; only the history's length differs. Pages:
 ``/o/<org>/feedback/insights/`` (last 30 days: tiles with the previous period, the daily series,
 star distribution, the team table and the agent table) signed in as the organization's admin
-(the typical organization ``datagen-0001`` gets one, added idempotently to the cached platform),
+(the generator gives the typical organization ``datagen-0001`` an admin too),
 served by gunicorn as deployed, one server per platform.
 
 Server time: sequential requests over one keep-alive connection (no queueing in the figure),
@@ -27,52 +27,15 @@ import time
 import urllib.parse
 
 from bench import datagen
-from bench.harness import BenchFailed, Context, Row, _pg_connect, note
+from bench.harness import BenchFailed, Context, Row, note
 
 RESPONSES = int(os.environ.get("BENCH_DASHBOARD_RESPONSES", 10_000_000))
 BASE = int(os.environ.get("BENCH_DASHBOARD_BASE_RESPONSES", 100_000))
 SAMPLES = int(os.environ.get("BENCH_DASHBOARD_SAMPLES", 200))
 WARMUP = 20
-TYPICAL_SLUG = "datagen-0001"
-TYPICAL_ADMIN = f"admin@{TYPICAL_SLUG}.bench.example"
+TYPICAL_SLUG = datagen.TYPICAL_SLUG
+TYPICAL_ADMIN = datagen.TYPICAL_ADMIN_EMAIL
 GOAL_P95_MS = 100.0
-
-
-def ensure_typical_admin(ds: datagen.DataSet) -> None:
-    """An admin for the typical organization in the cached platform (idempotent)."""
-    from django.contrib.auth.hashers import make_password
-
-    conn = _pg_connect(ds.owner_url)
-    conn.autocommit = True  # (no `with conn`: psycopg2 would open a transaction)
-    with conn.cursor() as cur:
-        cur.execute("SELECT id FROM coachhub_organization WHERE slug = %s", [TYPICAL_SLUG])
-        row = cur.fetchone()
-        if row is None:
-            raise BenchFailed(f"dashboard: no organization {TYPICAL_SLUG} in {ds.name}")
-        org_id = row[0]
-        cur.execute("SELECT id FROM auth_user WHERE username = %s", [TYPICAL_ADMIN])
-        user = cur.fetchone()
-        if user is None:
-            cur.execute(
-                "INSERT INTO auth_user (password, username, email, first_name, last_name,"
-                " is_active, is_staff, is_superuser, date_joined)"
-                " VALUES (%s, %s, %s, 'Tia', 'Typical', true, false, false, now()) RETURNING id",
-                [make_password(datagen.PASSWORD), TYPICAL_ADMIN, TYPICAL_ADMIN],
-            )
-            user = cur.fetchone()
-        cur.execute("ALTER TABLE coachhub_membership NO FORCE ROW LEVEL SECURITY")
-        try:
-            cur.execute(
-                "INSERT INTO coachhub_membership (organization_id, user_id, role, is_active,"
-                " is_reviewer, is_recovery, email_notifications, public_id, created_at)"
-                " SELECT %s, %s, 'admin', true, false, false, false, gen_random_uuid(), now()"
-                " WHERE NOT EXISTS (SELECT 1 FROM coachhub_membership WHERE organization_id = %s"
-                " AND user_id = %s)",
-                [org_id, user[0], org_id, user[0]],
-            )
-        finally:
-            cur.execute("ALTER TABLE coachhub_membership FORCE ROW LEVEL SECURITY")
-    conn.close()
 
 
 def sign_in(base_url: str, email: str) -> str:
@@ -129,9 +92,7 @@ def pct(values: list[float], p: float) -> float:
 def run(ctx: Context) -> list[Row]:
     small = datagen.ensure(ctx, BASE)
     big = datagen.ensure(ctx, RESPONSES)
-    ctx.django()
-    for ds in (small, big):
-        ensure_typical_admin(ds)
+    datagen.note_ages(small, big)
     servers = {"small": ctx.server(extra_env=small.env), "big": ctx.server(extra_env=big.env)}
     pages = {
         "large org": (f"/o/{datagen.BIG_SLUG}/feedback/insights/?period=30", datagen.ADMIN_EMAIL),

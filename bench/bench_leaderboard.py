@@ -68,6 +68,7 @@ def sign_in(base_url: str) -> str:
 def run(ctx: Context) -> list[Row]:
     small = datagen.ensure(ctx, BASE)
     big = datagen.ensure(ctx, RESPONSES)
+    datagen.note_ages(small, big)
     servers = {"small": ctx.server(extra_env=small.env), "big": ctx.server(extra_env=big.env)}
     cookies = {name: sign_in(server.url) for name, server in servers.items()}
 
