@@ -112,6 +112,47 @@ METRIC_FUNCS = _FUNCS = {
 }
 
 
+def sql_expression(metric: str, total):
+    """``metric`` as a SQL expression over summed counters, for ordering a table in the
+    database: ``total(counter)`` is the expression of one counter's sum (e.g. ``Sum``).
+
+    The same definitions as the functions above, in the same float8 arithmetic and order of
+    operations (so the database orders rows exactly as ``METRIC_FUNCS`` would), NULL where they
+    give None.
+    """
+    from django.db.models import Case, FloatField, Value, When
+    from django.db.models.functions import Cast, Least
+    from django.db.models.lookups import GreaterThan
+
+    def f(counter: str):
+        return Cast(total(counter), FloatField())
+
+    def when_positive(den, then):
+        return Case(When(GreaterThan(den, 0), then=then), default=None, output_field=FloatField())
+
+    hundred = Value(100.0, output_field=FloatField())
+    if metric == "volume":
+        return total("interactions")
+    if metric == "response_rate":
+        rate = hundred * f("responses") / f("requests_sent")
+        return when_positive(total("requests_sent"), Least(hundred, rate))
+    if metric == "avg_stars":
+        return when_positive(total("stars_count"), f("stars_sum") / f("stars_count"))
+    if metric == "csat":
+        return when_positive(total("stars_count"), hundred * (f("csat_count") / f("stars_count")))
+    if metric == "nps":
+        n = f("nps_promoters") + f("nps_passives") + f("nps_detractors")
+        score = hundred * (f("nps_promoters") - f("nps_detractors")) / n
+        return when_positive(n, score)
+    if metric == "fcr":
+        n = f("fcr_yes") + f("fcr_no")
+        return when_positive(n, hundred * (f("fcr_yes") / n))
+    if metric == "fcr_repeat":
+        checked, repeats = f("interactions"), f("repeat_contacts")
+        return when_positive(checked, hundred * (checked - Least(checked, repeats)) / checked)
+    raise ValueError(f"unknown metric {metric!r}")
+
+
 def n_of(t: Mapping, metric: str) -> int:
     key = METRIC_N[metric]
     if key == "nps_count":

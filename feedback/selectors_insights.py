@@ -1,7 +1,8 @@
 """Reads for the KPI dashboards (organization / team / agent). Everything comes from
 ``DailyRollup`` — never raw history — in a fixed number of queries whatever the number of
-responses: one for the current and previous period's totals, one for the daily series, one per
-table (agents, teams) plus one for the names in it.
+responses: one for the tiles and the daily series (both periods, per day), three per table
+(names, who has data, the sums of the rows shown — ordered in SQL when only the first rows are
+shown, so a 2,000-agent organization's page fetches 100 rows of sums, not 2,000).
 
 Days are the organization's local days (``DailyRollup.day`` is the interaction's local day).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from coachhub.tenancy.access import members_visible_to, teams_visible_to
@@ -116,7 +117,6 @@ def team_scope(team: Team) -> Scope:
 
 
 def agent_scope(agent: Membership) -> Scope:
-    agent.profile  # noqa: B018 - loads the profile so the page shows the same name as the tables
     return Scope("agent", agent.display_name, agent_id=agent.pk, agent=agent)
 
 
@@ -127,21 +127,57 @@ def _rollups(organization, scope: Scope):
     return DailyRollup.objects.filter(organization_id=organization.pk).filter(scope.filter())
 
 
-def _sums(prefix: str = "", q: Q | None = None) -> dict:
-    return {f"{prefix}{c}": Sum(c, filter=q, default=0) for c in COUNTERS}
+def _sums() -> dict:
+    return {c: Sum(c, default=0) for c in COUNTERS}
+
+
+def _by_day(organization, scope: Scope, start: date, end: date) -> dict[date, dict]:
+    """Counter sums per local day from ``start`` to ``end``: one query."""
+    rows = (
+        _rollups(organization, scope)
+        .filter(day__gte=start, day__lte=end)
+        .values("day")
+        .annotate(**_sums())
+        .order_by()
+    )
+    return {r["day"]: r for r in rows}
+
+
+def _add_days(by_day: dict, start: date, end: date) -> dict:
+    out = dict.fromkeys(COUNTERS, 0)
+    for day, row in by_day.items():
+        if start <= day <= end:
+            for c in COUNTERS:
+                out[c] += row[c] or 0
+    return out
+
+
+def _series(by_day: dict, period: Period) -> list[dict]:
+    out = []
+    d = period.start
+    while d <= period.end:
+        t = by_day.get(d, {})
+        out.append({"day": d, **metrics.compute(t)})
+        d += timedelta(days=1)
+    return out
+
+
+def overview_numbers(organization, scope: Scope, period: Period) -> tuple[dict, dict, list[dict]]:
+    """(current totals, previous totals, daily series) for the tiles and the chart: one query
+    (per-day sums over both periods, added up here)."""
+    prev = period.previous
+    by_day = _by_day(organization, scope, prev.start, period.end)
+    return (
+        _add_days(by_day, period.start, period.end),
+        _add_days(by_day, prev.start, prev.end),
+        _series(by_day, period),
+    )
 
 
 def totals(organization, scope: Scope, period: Period) -> tuple[dict, dict]:
     """(current, previous) counter sums: one query."""
-    prev = period.previous
-    qs = _rollups(organization, scope).filter(day__gte=prev.start, day__lte=period.end)
-    cur_q = Q(day__gte=period.start, day__lte=period.end)
-    prev_q = Q(day__gte=prev.start, day__lte=prev.end)
-    row = qs.aggregate(**_sums("c_", cur_q), **_sums("p_", prev_q))
-    return (
-        {c: row[f"c_{c}"] or 0 for c in COUNTERS},
-        {c: row[f"p_{c}"] or 0 for c in COUNTERS},
-    )
+    current, previous, _ = overview_numbers(organization, scope, period)
+    return current, previous
 
 
 def tiles(current: dict, previous: dict) -> list[dict]:
@@ -170,54 +206,74 @@ def tiles(current: dict, previous: dict) -> list[dict]:
 
 def daily_series(organization, scope: Scope, period: Period) -> list[dict]:
     """One row per local day of the period (days without data included): one query."""
-    rows = (
-        _rollups(organization, scope)
-        .filter(day__gte=period.start, day__lte=period.end)
-        .values("day")
-        .annotate(**_sums())
-        .order_by("day")
-    )
-    by_day = {r["day"]: r for r in rows}
-    out = []
-    d = period.start
-    while d <= period.end:
-        t = by_day.get(d, {})
-        out.append({"day": d, **metrics.compute(t)})
-        d += timedelta(days=1)
-    return out
+    return _series(_by_day(organization, scope, period.start, period.end), period)
 
 
 SORTABLE = ("name", *metrics.METRICS)
 
 
+def _order(keyed: list, sort: str, descending: bool) -> list:
+    """``keyed``: (name, id, sums) triples in the table's order. By name (case-insensitive), or
+    by the metric with no data last either way; ties by id, so a page the database ordered
+    (``_table``) and the CSV ordered here agree."""
+    if sort == "name":
+        return sorted(keyed, key=lambda x: (x[0].lower(), x[1]), reverse=descending)
+    fn = metrics.METRIC_FUNCS[sort]
+    values = [(fn(x[2]), x) for x in keyed]
+    values.sort(
+        key=lambda kv: (
+            kv[0] is None,
+            -(kv[0] or 0) if descending else (kv[0] or 0),
+            kv[1][1],
+        )
+    )
+    return [x for _, x in values]
+
+
+def _rows(shown, names: dict) -> list[dict]:
+    out = []
+    for ident, sums in shown:
+        name, public_id = names[ident]
+        out.append({"name": name, "public_id": public_id, "id": ident, **metrics.compute(sums)})
+    return out
+
+
 def _table(
-    rows, key: str, names: dict, sort: str, descending: bool, limit: int | None = None
+    in_period, key: str, names: dict, visible, sort: str, descending: bool, limit: int | None
 ) -> tuple[list[dict], int]:
-    """(rows in order with their metrics, total). Sorting needs one metric of every row; the
-    full set of metrics is computed only for the ``limit`` rows returned."""
+    """(rows in order with their metrics, total) of the rows of ``names`` (``visible``: the same
+    ids as a subquery) that have data in ``in_period``.
+
+    Every row (no ``limit``, or no more names than that): their sums in one query, ordered
+    here. Only the first ``limit`` rows (the page of a 2,000-agent organization): who has data
+    (the total), then the sums of the rows shown only, ordered by the database for a metric
+    — names plus two queries, so the page never fetches 2,000 rows of sums."""
     if sort not in SORTABLE:
         sort = "name"
-    raw = []
-    for r in rows:
-        ident = r[key]
-        if ident in names:
-            name, public_id = names[ident]
-            raw.append((name, public_id, ident, r))
-
+    grouped = in_period.values(key).annotate(**_sums())
+    if limit is None or len(names) <= limit:
+        rows = [r for r in grouped if r[key] in names]
+        ordered = _order([(names[r[key]][0], r[key], r) for r in rows], sort, descending)
+        shown = ordered if limit is None else ordered[:limit]
+        return _rows([(ident, r) for _, ident, r in shown], names), len(ordered)
+    with_data = [i for i in in_period.values_list(key, flat=True).distinct() if i in names]
     if sort == "name":
-        raw.sort(key=lambda x: x[0].lower(), reverse=descending)
-    else:
-        fn = metrics.METRIC_FUNCS[sort]
-        keyed = [(fn(x[3]), x) for x in raw]
-        # No data sorts last either way.
-        keyed.sort(key=lambda kv: (kv[0] is None, -(kv[0] or 0) if descending else (kv[0] or 0)))
-        raw = [x for _, x in keyed]
-    total = len(raw)
-    shown = raw if limit is None else raw[:limit]
-    return [
-        {"name": name, "public_id": public_id, "id": ident, **metrics.compute(r)}
-        for name, public_id, ident, r in shown
-    ], total
+        ordered = _order([(names[i][0], i, None) for i in with_data], sort, descending)
+        ids = [i for _, i, _ in ordered[:limit]]
+        sums = {r[key]: r for r in grouped.filter(**{f"{key}__in": ids})}
+        return _rows([(i, sums[i]) for i in ids], names), len(with_data)
+    order_key = metrics.sql_expression(sort, F)  # over the sums annotated above
+    rows = (
+        grouped.filter(**{f"{key}__in": visible})
+        .annotate(sort_key=order_key)
+        .order_by(
+            F("sort_key").desc(nulls_last=True)
+            if descending
+            else F("sort_key").asc(nulls_last=True),
+            key,
+        )[:limit]
+    )
+    return _rows([(r[key], r) for r in rows], names), len(with_data)
 
 
 def agent_table(
@@ -229,29 +285,17 @@ def agent_table(
     desc=False,
     limit: int | None = None,
 ) -> tuple[list[dict], int]:
-    """One row per agent with data in the period that ``viewer`` may see: two queries."""
-    rows = (
-        _rollups(organization, scope)
-        .filter(day__gte=period.start, day__lte=period.end)
-        .values("agent_id")
-        .annotate(**_sums())
-    )
+    """One row per agent with data in the period that ``viewer`` may see (see ``_table``)."""
     # Plain tuples, not model instances: a 2,000-agent organization's names in one cheap read.
+    visible = members_visible_to(viewer).filter(role=Role.AGENT)
     names = {}
-    for pk, public_id, shown, first, last, email in (
-        members_visible_to(viewer)
-        .filter(role=Role.AGENT)
-        .values_list(
-            "id",
-            "public_id",
-            "profiles__display_name",
-            "user__first_name",
-            "user__last_name",
-            "user__email",
-        )  # fmt: skip
+    for pk, public_id, first, last, email in visible.values_list(
+        "id", "public_id", "user__first_name", "user__last_name", "user__email"
     ):
-        names[pk] = (shown or f"{first} {last}".strip() or email, public_id)
-    return _table(rows, "agent_id", names, sort, desc, limit)
+        # Membership.display_name's rule (full name, else e-mail), without model instances.
+        names[pk] = (f"{first} {last}".strip() or email, public_id)
+    in_period = _rollups(organization, scope).filter(day__gte=period.start, day__lte=period.end)
+    return _table(in_period, "agent_id", names, visible.values("pk"), sort, desc, limit)
 
 
 def team_table(
@@ -263,14 +307,12 @@ def team_table(
     desc=False,
     limit: int | None = None,
 ) -> tuple[list[dict], int]:
-    rows = (
-        _rollups(organization, scope)
-        .filter(day__gte=period.start, day__lte=period.end, team_id__isnull=False)
-        .values("team_id")
-        .annotate(**_sums())
+    visible = teams_visible_to(viewer)
+    names = {t.pk: (t.name, t.public_id) for t in visible}
+    in_period = _rollups(organization, scope).filter(
+        day__gte=period.start, day__lte=period.end, team_id__isnull=False
     )
-    names = {t.pk: (t.name, t.public_id) for t in teams_visible_to(viewer)}
-    return _table(rows, "team_id", names, sort, desc, limit)
+    return _table(in_period, "team_id", names, visible.values("pk"), sort, desc, limit)
 
 
 def may_see_agent_dashboard(viewer: Membership, agent: Membership) -> bool:

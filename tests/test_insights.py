@@ -160,7 +160,13 @@ def test_csv_neutralises_spreadsheet_formulas_in_names(cast, client_for):
     assert "'=HYPERLINK(1)" in r.content.decode()
 
 
-def test_dashboard_query_count_does_not_grow_with_responses(cast, client_for):
+@pytest.mark.parametrize("table_rows", [100, 1], ids=["whole tables", "first rows only"])
+def test_dashboard_query_count_does_not_grow_with_responses(
+    cast, client_for, monkeypatch, table_rows
+):
+    from feedback import insights_views
+
+    monkeypatch.setattr(insights_views, "TABLE_ROWS", table_rows)
     c = client_for(cast.alice)
     answered(cast.org_a, cast.ann, 5)
     c.get(BASE)
@@ -277,3 +283,49 @@ def test_big_tables_show_the_first_rows_in_order_and_offer_all(cast, client_for,
     assert "Andy Agent" in table and "Ann Agent" not in table and "Showing 1 of 2" in table
     body = c.get(BASE + "?sort=-avg_stars&all=1").content.decode()
     assert "Ann Agent" in body[body.index('id="agent-table"') :]
+
+
+def test_the_first_rows_ordered_in_the_database_are_the_first_rows_of_the_csv(cast):
+    """A page of a big table is ordered in SQL (sums of the rows shown only); every order must
+    match the one the CSV computes over every row, ties (by id) and no-data rows (last) too."""
+    org = cast.org_a
+    both = {"interactions": 2, "requests_sent": 2, "responses": 2, "stars_sum": 8,
+            "stars_count": 2, "csat_count": 2, "fcr_yes": 1}  # fmt: skip
+    with tenant_context(org):
+        today = sel.today_for(org)
+        for agent, team, delta in (
+            (cast.ann, cast.team_a1, both),
+            (cast.andy, cast.team_a1, {**both, "nps_promoters": 1}),  # Ann's tie on stars
+            (cast.zoe, cast.team_a2, {"interactions": 3, "requests_sent": 3, "fcr_no": 1}),
+        ):
+            rollup_apply_one(org.pk, day=today, agent_id=agent.pk, team_id=team.pk, delta=delta)
+        period = sel.parse_period(org, {"period": "7"})
+        scope = sel.overview_scope(cast.alice)
+        for sort in sel.SORTABLE:
+            for desc in (False, True):
+                every, total = sel.agent_table(org, scope, period, cast.alice, sort, desc)
+                first, n = sel.agent_table(org, scope, period, cast.alice, sort, desc, limit=2)
+                assert (first, n) == (every[:2], total) and total == 3, (sort, desc)
+                every, total = sel.team_table(org, scope, period, cast.alice, sort, desc)
+                first, n = sel.team_table(org, scope, period, cast.alice, sort, desc, limit=1)
+                assert (first, n) == (every[:1], total) and total == 2, (sort, desc)
+        # Zoe has no stars: last by average stars whichever the direction.
+        for desc in (False, True):
+            rows, _ = sel.agent_table(org, scope, period, cast.alice, "avg_stars", desc, limit=2)
+            assert cast.zoe.pk not in [r["id"] for r in rows]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_table_cells_show_numbers_exactly_as_the_floatformat_filter(language):
+    from django.template.defaultfilters import floatformat
+    from django.utils import formats, translation
+
+    from feedback.insights_views import _fixed
+
+    values = (0.0, 0.5, 1.5, 2.5, 82.5, 99.95, 99.5, 4.125, 4.135, 3.3333333333333335,
+              66.66666666666667, -0.3, -0.5, -12.5, -33.33333333333333, 100.0, 1e-17)  # fmt: skip
+    with translation.override(language):
+        sep = formats.get_format("DECIMAL_SEPARATOR")
+        for value in values:
+            for places in (0, 2):
+                assert _fixed(value, places, sep) == floatformat(value, places), (value, places)

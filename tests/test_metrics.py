@@ -4,10 +4,14 @@ an exception."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import date, timedelta
 
+import pytest
+from django.db.models import F, Sum
+
+from coachhub.tenancy.context import tenant_context
 from feedback import metrics
-from feedback.models import ROLLUP_COUNTERS
+from feedback.models import ROLLUP_COUNTERS, DailyRollup
 
 
 def empty():
@@ -87,3 +91,55 @@ def test_formatting():
 def test_a_change_that_rounds_to_zero_is_never_shown_as_minus_zero():
     assert metrics.fmt_change("csat", -0.3) == "+0 pts"
     assert metrics.fmt_change("avg_stars", -0.001) == "+0.00"
+
+
+# Counter sums the SQL forms must agree on with the Python ones: zero denominators, capped
+# rates, all passives, more repeats than interactions, fractions that do not end.
+SQL_CASES = [
+    {},
+    {"requests_sent": 10, "responses": 4, "stars_sum": 15, "stars_count": 4, "csat_count": 3},
+    {"requests_sent": 2, "responses": 3},
+    {"responses": 3, "fcr_yes": 3},
+    {"nps_passives": 12},
+    {
+        "interactions": 7,
+        "requests_sent": 7,
+        "responses": 3,
+        "stars_sum": 13,
+        "stars_count": 3,
+        "csat_count": 1,
+        "nps_promoters": 1,
+        "nps_passives": 1,
+        "nps_detractors": 1,
+        "fcr_yes": 1,
+        "fcr_no": 2,
+    },  # fmt: skip
+    {"interactions": 1, "repeat_contacts": 2},
+    {"interactions": 3, "repeat_contacts": 1, "nps_detractors": 3, "fcr_no": 6},
+]
+
+
+@pytest.mark.django_db
+def test_sql_forms_give_exactly_the_python_values_so_sql_ordering_matches(cast):
+    org = cast.org_a
+    counters = (*ROLLUP_COUNTERS, "repeat_contacts")
+    with tenant_context(org):
+        for i, case in enumerate(SQL_CASES):
+            DailyRollup.objects.create(
+                organization=org,
+                day=date(2026, 1, 1) + timedelta(days=i),
+                agent=cast.ann,
+                team=cast.team_a1,
+                **case,
+            )
+        rows = list(
+            DailyRollup.objects.filter(organization_id=org.pk)
+            .values("day")
+            .annotate(**{c: Sum(c) for c in counters})
+            .annotate(**{f"sql_{m}": metrics.sql_expression(m, F) for m in metrics.METRICS})
+            .order_by("day")
+        )
+    assert len(rows) == len(SQL_CASES)
+    for row in rows:
+        for m in metrics.METRICS:
+            assert row[f"sql_{m}"] == metrics.METRIC_FUNCS[m](row), (m, row)
