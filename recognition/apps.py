@@ -5,9 +5,14 @@ class RecognitionConfig(AppConfig):
     name = "recognition"
 
     def ready(self):
+        from coachhub.accounts.services import ORGANIZATION_DEFAULTS
         from coachhub.core.navigation import ADMIN, ALL_ROLES, NavItem, nav_register
 
         from .selectors import agents_may_see_leaderboards
+        from .services.behaviours import recognition_defaults
+
+        if recognition_defaults not in ORGANIZATION_DEFAULTS:
+            ORGANIZATION_DEFAULTS.append(recognition_defaults)
 
         for item in (
             NavItem(
@@ -40,6 +45,15 @@ class RecognitionConfig(AppConfig):
                 "Reward catalogue",
                 "recognition:catalogue",
                 icon="gift-card",
+                roles=ADMIN,
+                order=70,
+                section="manage",
+            ),
+            NavItem(
+                "recognition_behaviours",
+                "Kudos behaviours",
+                "recognition:behaviours",
+                icon="heart-plus",
                 roles=ADMIN,
                 order=70,
                 section="manage",

@@ -51,6 +51,16 @@ class RewardItemForm(forms.Form):
     description = forms.CharField(max_length=300, required=False)
 
 
+class KudosBehaviourForm(forms.Form):
+    name = forms.CharField(max_length=80, label="Behaviour")
+    description = forms.CharField(
+        max_length=200,
+        required=False,
+        label="What it looks like",
+        help_text="Optional: one sentence that tells givers when this behaviour fits.",
+    )
+
+
 class RewardActionForm(forms.Form):
     item = forms.ChoiceField(label="Reward from the catalogue", required=False)
     note = forms.CharField(

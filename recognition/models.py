@@ -66,6 +66,31 @@ class Kudos(PublicIdMixin, TenantModel):
         ]
 
 
+class KudosBehaviour(PublicIdMixin, TenantModel):
+    """The behaviours a kudos can name: recognition's own list, kept by the organization's
+    admins (its defaults come from ``recognition.settings``). Retired ones stay for the record
+    but are no longer offered. A kudos stores the name it was given with, so renaming or retiring
+    a behaviour never rewrites kudos already given."""
+
+    name = models.CharField(max_length=80)
+    description = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="kudosbehaviour_name"),
+            models.UniqueConstraint(
+                fields=["organization", "public_id"], name="kudosbehaviour_public_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class RewardItem(PublicIdMixin, TenantModel):
     """The admin's catalogue: what a reward of a tier can be."""
 

@@ -1,4 +1,5 @@
-"""Recognition's ``seed_demo`` step: a reward catalogue, kudos from supervisors and peers (one
+"""Recognition's ``seed_demo`` step: the kudos behaviour list (with one of the organization's own
+and one retired), a reward catalogue, kudos from supervisors and peers (one
 agent prefers private recognition), customer votes counted from the seeded finished surveys
 (so a few rewards are earned, one approved, one fulfilled), achievements from the seeded
 history, leaderboards turned on for agents, and one TV link.
@@ -16,8 +17,9 @@ from coachhub.core.seed import DemoOrg, seed_step
 from coachhub.tenancy.models import AgentProfile, RecognitionPreference
 from feedback.models import Response
 
-from .models import EarnedReward, Kudos, RewardItem, RewardStatus, TVLink
+from .models import EarnedReward, Kudos, KudosBehaviour, RewardItem, RewardStatus, TVLink
 from .services import achievements, rewards
+from .services.behaviours import recognition_defaults
 from .services.tv import tv_link_create
 from .settings import recognition_setting
 
@@ -26,6 +28,10 @@ CATALOGUE = {
     "medium": ["Lunch with your manager", "Cinema tickets for two"],
     "large": ["An extra day off", "Conference ticket"],
 }
+SEED_BEHAVIOURS = [
+    ("Calm under pressure", "Kept a heated conversation steady and kind.", True),
+    ("Upsold a plan", "Retired: we recognise service, not sales.", False),
+]
 KUDOS = [
     ("Empathy", "You stayed calm and kind with a customer who was shouting, and turned it around."),
     ("Ownership", "You followed that refund through three teams until it landed. Thank you."),
@@ -55,6 +61,16 @@ def recognition_demo(demo: DemoOrg) -> None:
     if missing:
         org.settings = {**(org.settings or {}), **missing}
         org.save(update_fields=["settings"])
+
+    # The kudos behaviour list as an admin keeps it: the defaults, one of the organization's own
+    # with a description, and one retired (listed, no longer offered).
+    recognition_defaults(org)
+    for name, description, active in SEED_BEHAVIOURS:
+        KudosBehaviour.objects.get_or_create(
+            organization=org,
+            name=name,
+            defaults={"description": description, "is_active": active, "position": 50},
+        )
 
     for tier, names in CATALOGUE.items():
         for name in names:

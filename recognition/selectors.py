@@ -19,7 +19,15 @@ from coachhub.tenancy.models import AgentProfile, Membership, RecognitionPrefere
 from feedback.models import DailyRollup
 
 from . import ranking
-from .models import Achievement, EarnedReward, Kudos, RewardCounter, RewardItem, TVLink
+from .models import (
+    Achievement,
+    EarnedReward,
+    Kudos,
+    KudosBehaviour,
+    RewardCounter,
+    RewardItem,
+    TVLink,
+)
 from .settings import TIERS, recognition_setting, tier_threshold
 
 # --- kudos -----------------------------------------------------------------------------------
@@ -103,7 +111,17 @@ def kudos_recipients_for(giver: Membership) -> QuerySet[Membership]:
 
 
 def behaviours(organization) -> list[str]:
-    return list(recognition_setting(organization, "kudos_behaviours") or [])
+    """The names a kudos can be given for now (active ones, in the admins' order)."""
+    return list(
+        kudos_behaviours(organization).filter(is_active=True).values_list("name", flat=True)
+    )
+
+
+def kudos_behaviours(organization) -> QuerySet[KudosBehaviour]:
+    """The whole list, retired ones included (the admin page)."""
+    return KudosBehaviour.objects.filter(organization_id=organization.pk).order_by(
+        "position", "name", "id"
+    )
 
 
 # --- rewards ---------------------------------------------------------------------------------

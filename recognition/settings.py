@@ -18,17 +18,19 @@ RECOGNITION_DEFAULTS: dict = {
     "leaderboard_agents_enabled": False,
     # When > 0, agents see only the top N and their own rank.
     "leaderboard_agents_top_n": 0,
-    # The behaviours a kudos can name (recognition's own small catalogue).
-    "kudos_behaviours": [
-        "Empathy",
-        "Ownership",
-        "Product knowledge",
-        "Clear communication",
-        "Teamwork",
-        "Went the extra mile",
-        "Solved it first time",
-    ],
 }
+
+# The behaviours a kudos can name, as a new organization starts (``KudosBehaviour`` rows the
+# admins then edit on the "Kudos behaviours" page).
+DEFAULT_KUDOS_BEHAVIOURS = (
+    "Empathy",
+    "Ownership",
+    "Product knowledge",
+    "Clear communication",
+    "Teamwork",
+    "Went the extra mile",
+    "Solved it first time",
+)
 
 
 def recognition_setting(organization, key: str):

@@ -18,4 +18,11 @@ urlpatterns = [
     path("tv/", views.tv_links, name="tv_links"),
     path("tv/<uuid:link_id>/revoke/", views.tv_link_revoke, name="tv_link_revoke"),
     path("settings/", views.recognition_settings, name="settings"),
+    path("behaviours/", views.behaviour_list, name="behaviours"),
+    path("behaviours/<uuid:kudos_behaviour_id>/", views.behaviour_edit, name="behaviour_edit"),
+    path(
+        "behaviours/<uuid:kudos_behaviour_id>/active/",
+        views.behaviour_active,
+        name="behaviour_active",
+    ),
 ]

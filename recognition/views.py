@@ -16,6 +16,7 @@ from coachhub.tenancy.models import AgentProfile, Membership, Organization, Team
 
 from . import selectors
 from .forms import (
+    KudosBehaviourForm,
     KudosForm,
     LeaderboardQuery,
     PreferenceForm,
@@ -25,6 +26,7 @@ from .forms import (
     TVLinkForm,
 )
 from .models import Motivation, RewardStatus, Tier, TVLink
+from .services import behaviours as behaviour_svc
 from .services import rewards as reward_svc
 from .services import tv as tv_svc
 from .services.kudos import KudosInvalid, kudos_give
@@ -387,6 +389,90 @@ def tv_link_revoke(request, org, link_id):
     tv_svc.tv_link_revoke(link)
     messages.success(request, f"Revoked “{link.name}”: the screen now shows nothing.")
     return redirect("recognition:tv_links", org=org)
+
+
+# --- kudos behaviours (admin list) -------------------------------------------------------------
+
+
+def _behaviour_for(request, kudos_behaviour_id):
+    try:
+        return selectors.kudos_behaviours(request.organization).get(public_id=kudos_behaviour_id)
+    except Exception as exc:
+        raise Http404("No such behaviour") from exc
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def behaviour_list(request, org):
+    form = KudosBehaviourForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            added = behaviour_svc.behaviour_add(request.organization, **form.cleaned_data)
+        except behaviour_svc.BehaviourInvalid as exc:
+            _errors_to_form(form, exc.errors)
+        else:
+            messages.success(request, f"Added “{added.name}”: it can be chosen for kudos now.")
+            return redirect("recognition:behaviours", org=org)
+    return render(
+        request,
+        "recognition/behaviours.html",
+        {"form": form, "behaviours": list(selectors.kudos_behaviours(request.organization))},
+        status=400 if form.errors else 200,
+    )
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def behaviour_edit(request, org, kudos_behaviour_id):
+    behaviour = _behaviour_for(request, kudos_behaviour_id)
+    form = KudosBehaviourForm(
+        request.POST or None,
+        initial={"name": behaviour.name, "description": behaviour.description},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            behaviour_svc.behaviour_edit(behaviour, **form.cleaned_data)
+        except behaviour_svc.BehaviourInvalid as exc:
+            _errors_to_form(form, exc.errors)
+        else:
+            messages.success(request, f"Saved “{behaviour.name}”.")
+            return redirect("recognition:behaviours", org=org)
+    return render(
+        request,
+        "recognition/behaviour_edit.html",
+        {"form": form, "behaviour": behaviour},
+        status=400 if form.errors else 200,
+    )
+
+
+@admin_required
+@require_POST
+def behaviour_active(request, org, kudos_behaviour_id):
+    """``active=1`` offers the behaviour again, ``active=0`` retires it (idempotent, unlike a
+    toggle: a double submit does not undo itself)."""
+    behaviour = _behaviour_for(request, kudos_behaviour_id)
+    raw = request.POST.get("active")
+    if raw not in ("0", "1"):
+        return render(
+            request,
+            "recognition/behaviour_edit.html",
+            {
+                "form": KudosBehaviourForm(
+                    initial={"name": behaviour.name, "description": behaviour.description}
+                ),
+                "behaviour": behaviour,
+                "active_error": "Choose 1 (offer it) or 0 (retire it).",
+            },
+            status=400,
+        )
+    behaviour_svc.behaviour_set_active(behaviour, raw == "1")
+    if behaviour.is_active:
+        messages.success(request, f"“{behaviour.name}” is offered for kudos again.")
+    else:
+        messages.success(
+            request, f"Retired “{behaviour.name}”: kudos already given for it keep their name."
+        )
+    return redirect("recognition:behaviours", org=org)
 
 
 # --- settings --------------------------------------------------------------------------------

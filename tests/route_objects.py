@@ -360,6 +360,14 @@ def reward_item_of_org_b(cast):
         ).public_id
 
 
+@register("kudos_behaviour_id")
+def kudos_behaviour_of_org_b(cast):
+    from recognition.models import KudosBehaviour
+
+    with tenant_context(cast.org_b):
+        return KudosBehaviour.objects.create(organization=cast.org_b, name="Globex only").public_id
+
+
 @register("link_id")
 def tv_link_of_org_b(cast):
     from recognition.services.tv import tv_link_create

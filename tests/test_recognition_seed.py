@@ -9,7 +9,14 @@ from django.core.management import call_command
 from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import Organization
 from recognition import selectors
-from recognition.models import Achievement, EarnedReward, Kudos, RewardVote, TVLink
+from recognition.models import (
+    Achievement,
+    EarnedReward,
+    Kudos,
+    KudosBehaviour,
+    RewardVote,
+    TVLink,
+)
 
 
 def counts():
@@ -22,6 +29,7 @@ def counts():
                 EarnedReward.objects.filter(organization=org).count(),
                 Achievement.objects.filter(organization=org).count(),
                 TVLink.objects.filter(organization=org).count(),
+                KudosBehaviour.objects.filter(organization=org).count(),
             )
     return out
 
@@ -33,10 +41,20 @@ def test_seed_demo_has_kudos_rewards_leaderboards_and_achievements(settings, tmp
     call_command("seed_demo", stdout=out)
     assert "recognition" in out.getvalue()
     first = counts()
-    for slug, (kudos, votes, earned, badges, links) in first.items():
+    for slug, (kudos, votes, earned, badges, links, _behaviours) in first.items():
         assert kudos >= 5 and votes >= 3 and earned >= 2 and badges >= 5 and links == 1, slug
         org = Organization.objects.get(slug=slug)
         with tenant_context(org):
+            # The behaviour list an admin keeps: defaults, one of their own, one retired.
+            offered = selectors.behaviours(org)
+            assert "Empathy" in offered and "Calm under pressure" in offered, slug
+            assert "Upsold a plan" not in offered
+            assert [b.name for b in selectors.kudos_behaviours(org) if not b.is_active] == [
+                "Upsold a plan"
+            ]
+            assert set(
+                Kudos.objects.filter(organization=org).values_list("behaviour", flat=True)
+            ) <= set(offered)
             lb = selectors.leaderboard(org, metric="stars", period="month")
             assert len(lb.board.ranked) >= 3, slug
             assert EarnedReward.objects.filter(organization=org, status="fulfilled").count() == 1
