@@ -349,19 +349,25 @@ def digest_kudos_grouped(
 ) -> dict[int, dict]:
     """``digest_kudos`` for many digests in one query (the digest task reads a whole
     organization at once): by recipient's team (``team_ids``: public kudos only) or by recipient
-    (``agent_ids``: all of each agent's own). ``{team or agent id: {"count", "latest"}}``; keys
-    without kudos are absent. Merging teams: add the counts, take the newest of the latests."""
+    (``agent_ids``: all of each agent's own). ``{team or agent id: {"count", "latest"}}`` with
+    the latest as dicts (id, created_at, behaviour, giver_id, recipient_id); keys without kudos
+    are absent. Merging teams: add the counts, take the newest of the latests."""
     lo, hi = bounds(organization, start, end)
     if agent_ids is not None:
-        qs = Kudos.objects.filter(
-            organization_id=organization.pk, recipient_id__in=list(agent_ids)
-        ).select_related("giver__user", "recipient__user")
+        qs = Kudos.objects.filter(organization_id=organization.pk, recipient_id__in=list(agent_ids))
         key = "recipient_id"
     else:
-        qs = public_kudos(organization).filter(recipient__team_id__in=list(team_ids or ()))
+        qs = (
+            Kudos.objects.filter(
+                organization_id=organization.pk, recipient__team_id__in=list(team_ids or ())
+            )
+            .annotate(private=_private_recipient())
+            .filter(private=False)
+        )
         key = "recipient__team_id"
     ranked = (
         qs.filter(created_at__gte=lo, created_at__lt=hi)
+        .values("id", "created_at", "behaviour", "giver_id", "recipient_id")
         .annotate(
             group_id=F(key),
             rank=Window(
@@ -376,6 +382,9 @@ def digest_kudos_grouped(
     )
     out: dict[int, dict] = {}
     for k in ranked:
-        group = out.setdefault(k.group_id, {"count": k.group_count, "latest": []})
+        group = out.setdefault(k.pop("group_id"), {"count": k.pop("group_count"), "latest": []})
+        k.pop("group_count", None)
+        k.pop("rank", None)
+        k.pop("private", None)
         group["latest"].append(k)
     return out

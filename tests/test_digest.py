@@ -348,11 +348,11 @@ def test_queries_per_organization_do_not_grow_with_its_supervisors(cast, smtp): 
     per_digest_small, rest_small = _split(small.captured_queries)
     per_digest_large, rest_large = _split(large.captured_queries)
     # Per digest its own short transaction (the claim); everything else (planning, reading every
-    # supervisor's numbers, answers, alerts, follow-ups, kudos) is the same ten queries in one
-    # transaction for 3 or 9 supervisors.
+    # supervisor's numbers, answers, alerts, follow-ups, kudos, the names on them) is the same
+    # eleven queries in one transaction for 3 or 9 supervisors.
     assert (len(per_digest_small), len(per_digest_large)) == (4 * 3 + 3, 4 * 9 + 3)
     assert sum("UPDATE coaching_digest" in q for q in per_digest_large) == 9
-    assert len(rest_small) == len(rest_large) <= 10, rest_large
+    assert len(rest_small) == len(rest_large) <= 11, rest_large
     # And every digest is there, complete, in its own supervisor's e-mail only.
     [mail] = mails_to(smtp, "scale7@acme.test")
     _m, text, html = _parts(mail)
@@ -378,8 +378,10 @@ def test_digest_content_reads_a_fixed_number_of_queries_for_any_number_of_member
             svc.digests_content(org, agents[:1], day, DigestKind.WEEKLY)
         with CaptureQueriesContext(connection) as weekly_all:
             svc.digests_content(org, agents, day, DigestKind.WEEKLY)
+    # The same few queries for one member or many (the names one is left out when no row
+    # names anybody).
     assert len(one) == len(six) <= 8
-    assert len(weekly_one) == len(weekly_all) <= 4
+    assert len(weekly_one) <= len(weekly_all) <= 4
     # Batched content equals each member's own, one by one.
     with tenant_context(org):
         for m in sups:

@@ -28,6 +28,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -229,8 +230,8 @@ class DigestContent:
     worst: list = field(default_factory=list)
     alerts: list = field(default_factory=list)
     alert_count: int = 0
-    follow_ups: list = field(default_factory=list)  # micro-coaching FollowUps (note__agent)
-    # 1:1 sessions whose follow-up is due by the end of today (dicts: agent, due_at, held, url).
+    follow_ups: list = field(default_factory=list)  # micro-coaching notes' (Rows)
+    # 1:1 sessions whose follow-up is due by the end of today (Rows: agent_name, due, url).
     session_follow_ups: list = field(default_factory=list)
     follow_up_count: int = 0  # both kinds, all of them (the lists show the first few)
     links: dict = field(default_factory=dict)
@@ -264,6 +265,22 @@ def _link(name: str, organization, **kwargs) -> str:
     return settings.SITE_URL + reverse(name, kwargs={"org": organization.slug, **kwargs})
 
 
+class Row(SimpleNamespace):
+    """One line of a digest (an answer, an alert, a follow-up, a kudos): the few columns the
+    e-mail shows, read with ``values()`` — the digest of a whole organization is read at once,
+    and compiling model queries with their joins cost more than the rows."""
+
+
+def _names(org_id: int, ids) -> dict[int, str]:
+    """Colleagues' names as ``Membership.display_name`` gives them (full name, else e-mail)."""
+    out = {}
+    for pk, first, last, email in Membership.objects.filter(
+        organization_id=org_id, pk__in=set(ids)
+    ).values_list("id", "user__first_name", "user__last_name", "user__email"):
+        out[pk] = f"{first} {last}".strip() or email
+    return out
+
+
 def _ts(dt) -> float:
     return dt.timestamp() if dt is not None else float("inf")
 
@@ -274,6 +291,26 @@ def _best_key(r):  # ORDER BY stars DESC, submitted_at DESC (NULLS FIRST), id DE
 
 def _worst_key(r):  # ORDER BY stars ASC, submitted_at DESC (NULLS FIRST), id DESC
     return (r.stars, -_ts(r.submitted_at), -r.pk)
+
+
+def _ranked(qs, partition: str, order_by: list, limit: int, fields) -> dict[int, tuple[int, list]]:
+    """The first ``limit`` rows per ``partition`` value (as ``Row``) and how many there are,
+    in one query."""
+    rows = (
+        qs.values(*fields)
+        .annotate(
+            part_id=F(partition),
+            rank=Window(RowNumber(), partition_by=[F(partition)], order_by=order_by),
+            part_count=Window(Count("id"), partition_by=[F(partition)]),
+        )
+        .filter(rank__lte=limit)
+        .order_by("part_id", "rank")
+    )
+    out: dict[int, tuple[int, list]] = {}
+    for row in rows:
+        count, items = out.setdefault(row["part_id"], (row["part_count"], []))
+        items.append(Row(pk=row["id"], **{f: row[f] for f in fields if f != "id"}))
+    return out
 
 
 def _responses_ranked(org_id: int, start: date, end: date, key: str, ids) -> dict[int, list]:
@@ -294,6 +331,7 @@ def _responses_ranked(org_id: int, start: date, end: date, key: str, ids) -> dic
             request__kind=RequestKind.INITIAL,
         )
         .exclude(comment="")
+        .values("id", key, "agent_id", "stars", "comment", "submitted_at")
         .annotate(
             best_rank=Window(
                 RowNumber(),
@@ -307,11 +345,13 @@ def _responses_ranked(org_id: int, start: date, end: date, key: str, ids) -> dic
             ),
         )
         .filter(Q(best_rank__lte=n) | Q(worst_rank__lte=2 * n))
-        .select_related("agent__user", "team")
     )
     out: dict[int, list] = defaultdict(list)
     for r in qs:
-        out[getattr(r, key)].append(r)
+        out[r[key]].append(
+            Row(pk=r["id"], agent_id=r["agent_id"], stars=r["stars"], comment=r["comment"],
+                submitted_at=r["submitted_at"])
+        )  # fmt: skip
     return out
 
 
@@ -324,47 +364,38 @@ def _best_worst(candidates: list) -> tuple[list, list]:
     return best, worst
 
 
-def _ranked(qs, partition: str, order_by: list, limit: int) -> dict[int, tuple[int, list]]:
-    """The first ``limit`` rows per ``partition`` value and how many there are, in one query."""
-    rows = (
-        qs.annotate(
-            part_id=F(partition),
-            rank=Window(RowNumber(), partition_by=[F(partition)], order_by=order_by),
-            part_count=Window(Count("id"), partition_by=[F(partition)]),
-        )
-        .filter(rank__lte=limit)
-        .order_by("part_id", "rank")
-    )
-    out: dict[int, tuple[int, list]] = {}
-    for row in rows:
-        count, items = out.setdefault(row.part_id, (row.part_count, []))
-        items.append(row)
-    return out
-
-
-def _merge_kudos(groups: list[dict]) -> dict:
+def _kudos_rows(groups: list[dict]) -> dict:
+    """Recognition's kudos line for a group of teams (or one agent): counts add up, the newest
+    few of all the groups' newest."""
     latest = sorted(
-        (k for g in groups for k in g["latest"]), key=lambda k: (k.created_at, k.pk), reverse=True
-    )
-    return {"count": sum(g["count"] for g in groups), "latest": latest[: SHOWN["kudos"]]}
+        (k for g in groups for k in g["latest"]),
+        key=lambda k: (k["created_at"], k["id"]),
+        reverse=True,
+    )[: SHOWN["kudos"]]
+    return {
+        "count": sum(g["count"] for g in groups),
+        "latest": [Row(pk=k["id"], behaviour=k["behaviour"], giver_id=k["giver_id"],
+                       recipient_id=k["recipient_id"]) for k in latest],
+    }  # fmt: skip
 
 
 def session_follow_ups_due_by(org_id: int, supervisor_ids, until) -> dict[int, tuple[int, list]]:
     """``selectors_sessions.session_follow_ups_due`` for many supervisors at once (same rule:
     due by ``until``, not followed up, session not closed); the first few per supervisor."""
-    qs = (
-        CoachingSession.objects.filter(
-            organization_id=org_id,
-            supervisor_id__in=list(supervisor_ids),
-            follow_up_due_at__lte=until,
-            followed_up_at__isnull=True,
-        )
-        .exclude(state=SessionState.CLOSED)
-        .select_related("agent__user")
-    )
+    qs = CoachingSession.objects.filter(
+        organization_id=org_id,
+        supervisor_id__in=list(supervisor_ids),
+        follow_up_due_at__lte=until,
+        followed_up_at__isnull=True,
+    ).exclude(state=SessionState.CLOSED)
     return _ranked(
-        qs, "supervisor_id", [F("follow_up_due_at").asc(), F("id").asc()], SHOWN["follow_ups"]
-    )
+        qs,
+        "supervisor_id",
+        [F("follow_up_due_at").asc(), F("id").asc()],
+        SHOWN["follow_ups"],
+        ("id", "public_id", "agent_id", "follow_up_due_at", "acknowledged_at", "shared_at",
+         "created_at"),
+    )  # fmt: skip
 
 
 def digests_content(
@@ -388,6 +419,23 @@ def _base_links(organization) -> dict:
         "dashboard": _link("feedback:insights", organization),
         "settings": _link("coaching:digest_preview", organization),
     }
+
+
+def _name_rows(org_id: int, contents) -> None:
+    """Put the colleagues' names on every row of ``contents`` (one query for all of them)."""
+    rows = [
+        r
+        for c in contents
+        for r in (*c.best, *c.worst, *c.alerts, *c.follow_ups, *c.session_follow_ups,
+                  *c.kudos["latest"])
+    ]  # fmt: skip
+    ids = {getattr(r, f) for r in rows for f in ("agent_id", "giver_id", "recipient_id")
+           if hasattr(r, f)}  # fmt: skip
+    names = _names(org_id, ids) if ids else {}
+    for r in rows:
+        for f in ("agent", "giver", "recipient"):
+            if hasattr(r, f"{f}_id"):
+                setattr(r, f"{f}_name", names.get(getattr(r, f"{f}_id"), ""))
 
 
 def _weekly(organization, members, day) -> dict[int, DigestContent | None]:
@@ -422,8 +470,9 @@ def _weekly(organization, members, day) -> dict[int, DigestContent | None]:
         out[m.pk] = DigestContent(
             m, organization, DigestKind.WEEKLY, day, start, subject,
             rows=[{"name": "You", "metrics": _metric_rows(cur, prev)}], best=best, worst=worst,
-            links=links, kudos=kudos.get(m.pk) or {"count": 0, "latest": []},
+            links=links, kudos=_kudos_rows([kudos[m.pk]] if m.pk in kudos else []),
         )  # fmt: skip
+    _name_rows(org_id, out.values())
     return out
 
 
@@ -432,11 +481,11 @@ def _daily(organization, members, day) -> dict[int, DigestContent | None]:
     ids = [m.pk for m in members]
     led: dict[int, list[int]] = defaultdict(list)
     team_names: dict[int, str] = {}
-    for lead in TeamLead.objects.filter(
+    for member_id, team_id, team_name in TeamLead.objects.filter(
         organization_id=org_id, membership_id__in=ids
-    ).select_related("team"):
-        led[lead.membership_id].append(lead.team_id)
-        team_names[lead.team_id] = lead.team.name
+    ).values_list("membership_id", "team_id", "team__name"):
+        led[member_id].append(team_id)
+        team_names[team_id] = team_name
     out: dict[int, DigestContent | None] = {m.pk: None for m in members if not led.get(m.pk)}
     members = [m for m in members if led.get(m.pk)]
     if not members:
@@ -453,12 +502,11 @@ def _daily(organization, members, day) -> dict[int, DigestContent | None]:
     }
     responses = _responses_ranked(org_id, day, day, "team_id", team_ids)
     alerts = _ranked(
-        Alert.objects.filter(
-            organization_id=org_id, team_id__in=team_ids, state=AlertState.OPEN
-        ).select_related("agent__user"),
+        Alert.objects.filter(organization_id=org_id, team_id__in=team_ids, state=AlertState.OPEN),
         "team_id",
         [F("created_at").desc(), F("id").desc()],
         SHOWN["alerts"],
+        ("id", "agent_id", "reason", "created_at"),
     )
     # Follow-ups due by the end of today (the digest is read the day after ``day``).
     end_of_today = datetime.combine(day + timedelta(days=2), time(0), tzinfo=organization.tz)
@@ -466,11 +514,15 @@ def _daily(organization, members, day) -> dict[int, DigestContent | None]:
         FollowUp.objects.filter(
             organization_id=org_id, supervisor_id__in=ids, done_at__isnull=True,
             due_at__lt=end_of_today,
-        ).select_related("note__agent__user"),
+        ),
         "supervisor_id",
         [F("due_at").asc(), F("id").asc()],
         SHOWN["follow_ups"],
+        ("id", "note_id", "due_at", "note__agent_id"),
     )  # fmt: skip
+    for _n, items in follow_ups.values():
+        for f in items:
+            f.agent_id = f.__dict__.pop("note__agent_id")
     sessions = session_follow_ups_due_by(org_id, ids, end_of_today)
     kudos = digest_kudos_grouped(organization, start=day, end=day, team_ids=team_ids)
     links = {**_base_links(organization), "alerts": _link("coaching:alert_list", organization)}
@@ -499,6 +551,9 @@ def _daily(organization, members, day) -> dict[int, DigestContent | None]:
         )[: SHOWN["alerts"]]
         notes_n, notes = follow_ups.get(m.pk, (0, []))
         sessions_n, due_sessions = sessions.get(m.pk, (0, []))
+        for s in due_sessions:
+            s.held = s.acknowledged_at or s.shared_at or s.created_at
+            s.url = _link("coaching:session_detail", organization, session_id=s.public_id)
         volume = total_cur.get("interactions", 0)
         subject = (
             f"Yesterday at {organization.name}: {volume} interactions, "
@@ -508,20 +563,11 @@ def _daily(organization, members, day) -> dict[int, DigestContent | None]:
             m, organization, DigestKind.DAILY, day, day, subject, rows,
             best=best, worst=worst, alerts=open_alerts,
             alert_count=sum(n for n, _items in team_alerts),
-            follow_ups=notes,
-            session_follow_ups=[
-                {
-                    "agent": s.agent.display_name,
-                    "due_at": s.follow_up_due_at,
-                    "held": s.acknowledged_at or s.shared_at or s.created_at,
-                    "url": _link("coaching:session_detail", organization, session_id=s.public_id),
-                }
-                for s in due_sessions
-            ],
-            follow_up_count=notes_n + sessions_n,
-            links=links,
-            kudos=_merge_kudos([kudos[tid] for tid in mine if tid in kudos]),
+            follow_ups=notes, session_follow_ups=due_sessions,
+            follow_up_count=notes_n + sessions_n, links=links,
+            kudos=_kudos_rows([kudos[tid] for tid in mine if tid in kudos]),
         )  # fmt: skip
+    _name_rows(org_id, [c for c in out.values() if c is not None])
     return out
 
 
