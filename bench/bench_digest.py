@@ -10,8 +10,11 @@ Each organization's digest time is set to "now" in its zone, so the fan-out find
 Measured: the fan-out (``coaching.digests_fan_out``: one ``coaching.digests_org`` task per
 organization) on a worker as deployed (``--concurrency 2``, its own queue, ``EMAIL_URL`` at an
 aiosmtpd sink in its own process); time from the fan-out to every digest row ``sent`` →
-digests/s. Each digest: plan (INSERT … ON CONFLICT), lock the row, read the rollups / best and
-worst answers / open alerts / follow-ups, render HTML + text, SMTP, mark sent.
+digests/s. Each organization's task: plan its digests (one INSERT … SELECT … ON CONFLICT), read
+every supervisor's content at once (a fixed ~11 queries: rollups by team, best/worst answers,
+open alerts, follow-ups, 1:1 follow-ups, kudos, names), then per digest: claim-and-mark its row
+(one UPDATE … SKIP LOCKED in its own transaction, held across the send), render HTML + text,
+SMTP, commit.
 
 Baseline, same sink, same run: the same digests' content read beforehand, then only
 render + send in a plain loop over one SMTP connection (``BENCH_DIGEST_BASELINE``, default 500).
@@ -241,7 +244,7 @@ def measure_plain_loop(ctx: Context, port: int) -> float:
     from coachhub.tenancy.context import tenant_context
     from coachhub.tenancy.models import Membership, Organization
     from coaching.models_digest import DigestKind
-    from coaching.services.digest import digest_content, digest_message
+    from coaching.services.digest import digest_message, digests_content
 
     contents = []
     day = timezone.localdate() - timedelta(days=1)
@@ -249,10 +252,12 @@ def measure_plain_loop(ctx: Context, port: int) -> float:
         : max(1, BASELINE // SUPERVISORS)
     ]:
         with tenant_context(org):
-            for m in Membership.objects.filter(organization=org, role="supervisor").select_related(
-                "user", "organization"
-            ):
-                contents.append(digest_content(m, day, DigestKind.DAILY))
+            members = list(
+                Membership.objects.filter(organization=org, role="supervisor").select_related(
+                    "user"
+                )
+            )
+            contents += digests_content(org, members, day, DigestKind.DAILY).values()
     contents = [c for c in contents if c is not None][:BASELINE]
     mail = get_connection(
         "django.core.mail.backends.smtp.EmailBackend", host="127.0.0.1", port=port
