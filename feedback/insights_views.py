@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
+from html import escape
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -17,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import formats
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from coachhub.tenancy.access import get_member_for, get_team_for
@@ -55,6 +57,7 @@ def _csv(filename: str, rows: list[dict], first: str) -> HttpResponse:
     return response
 
 
+_CELL = '<td class="text-end">{} <span class="small text-secondary">n={}</span></td>'
 _ANY = uuid.UUID(int=0)  # reversed once per table, then each row's id put in its place
 
 
@@ -74,7 +77,8 @@ def _int(n: int) -> str:
 
 
 def _cells(rows: list[dict], url: str) -> None:
-    """Each table row's link and its cells as shown: (metric text, its n or None)."""
+    """Each table row's link and its metric cells, rendered here (numbers only, escaped): a
+    200-row page spends less in a join than in ~3,000 template variables."""
     sep = formats.get_format("DECIMAL_SEPARATOR")
     placeholder = str(_ANY)
 
@@ -91,9 +95,10 @@ def _cells(rows: list[dict], url: str) -> None:
              ("fcr", pct), ("fcr_repeat", pct))  # fmt: skip
     for r in rows:
         r["url"] = url.replace(placeholder, str(r["public_id"]))
-        r["cells"] = [(_int(r["volume"]), None)] + [
-            (fmt(r[m]), _int(r[f"{m}_n"])) for m, fmt in shown
-        ]
+        r["cells"] = mark_safe(  # noqa: S308 - numbers we formatted, each escaped
+            "".join(_CELL.format(escape(fmt(r[m])), escape(_int(r[f"{m}_n"]))) for m, fmt in shown)
+        )
+        r["volume_shown"] = _int(r["volume"])
 
 
 def _dashboard(request, org, scope: sel.Scope, *, show_teams: bool, show_agents: bool):

@@ -12,10 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import F, Q, Sum
+from django.db import connection
+from django.db.models import CharField, F, Q, Sum
+from django.db.models.functions import Cast
 from django.utils import timezone
+from django_scopes import ScopeError
 
 from coachhub.tenancy.access import members_visible_to, teams_visible_to
+from coachhub.tenancy.context import current_organization_id
 from coachhub.tenancy.models import Membership, Role, Team
 
 from . import metrics
@@ -131,16 +135,48 @@ def _sums() -> dict:
     return {c: Sum(c, default=0) for c in COUNTERS}
 
 
+_SUMS_SQL = ", ".join(f"COALESCE(SUM({c}), 0) AS {c}" for c in COUNTERS)
+_KEYS = ("day", "agent_id", "team_id")
+
+
+def _sums_by(organization, scope: Scope, key: str, start: date, end: date, ids=None) -> list[dict]:
+    """Counter sums per ``key`` (day, agent or team) of the scope's rollups from ``start`` to
+    ``end`` (only the keys ``ids`` if given; teams: rows with a team): one query.
+
+    The same rows as ``_rollups(...)`` would read, in SQL written once: compiling seventeen
+    aggregates through the ORM costs more CPU than the database spends on a typical
+    organization's rows, three times a page. Fails closed, like the ORM's scoped manager,
+    outside the organization's scope (and row-level security still applies)."""
+    if key not in _KEYS:
+        raise ValueError(f"no sums by {key!r}")
+    if current_organization_id() != organization.pk:
+        raise ScopeError("insights sums outside the organization's scope")
+    where = ["organization_id = %s", "day >= %s", "day <= %s"]
+    params: list = [organization.pk, start, end]
+    if scope.agent_id is not None:
+        where.append("agent_id = %s")
+        params.append(scope.agent_id)
+    elif scope.team_ids is not None:
+        where.append("team_id = ANY(%s)")
+        params.append(list(scope.team_ids))
+    if key == "team_id":
+        where.append("team_id IS NOT NULL")
+    if ids is not None:
+        where.append(f"{key} = ANY(%s)")
+        params.append(list(ids))
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT {key}, {_SUMS_SQL} FROM feedback_dailyrollup"  # noqa: S608 - identifiers only
+            f" WHERE {' AND '.join(where)} GROUP BY {key}",
+            params,
+        )
+        columns = [c[0] for c in cur.description]
+        return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
+
+
 def _by_day(organization, scope: Scope, start: date, end: date) -> dict[date, dict]:
     """Counter sums per local day from ``start`` to ``end``: one query."""
-    rows = (
-        _rollups(organization, scope)
-        .filter(day__gte=start, day__lte=end)
-        .values("day")
-        .annotate(**_sums())
-        .order_by()
-    )
-    return {r["day"]: r for r in rows}
+    return {r["day"]: r for r in _sums_by(organization, scope, "day", start, end)}
 
 
 def _add_days(by_day: dict, start: date, end: date) -> dict:
@@ -239,7 +275,15 @@ def _rows(shown, names: dict) -> list[dict]:
 
 
 def _table(
-    in_period, key: str, names: dict, visible, sort: str, descending: bool, limit: int | None
+    organization,
+    scope: Scope,
+    period: Period,
+    key: str,
+    names: dict,
+    visible,
+    sort: str,
+    descending: bool,
+    limit: int | None,
 ) -> tuple[list[dict], int]:
     """(rows in order with their metrics, total) of the rows of ``names`` (``visible``: the same
     ids as a subquery) that have data in ``in_period``.
@@ -250,21 +294,26 @@ def _table(
     — names plus two queries, so the page never fetches 2,000 rows of sums."""
     if sort not in SORTABLE:
         sort = "name"
-    grouped = in_period.values(key).annotate(**_sums())
+    start, end = period.start, period.end
     if limit is None or len(names) <= limit:
-        rows = [r for r in grouped if r[key] in names]
+        rows = [r for r in _sums_by(organization, scope, key, start, end) if r[key] in names]
         ordered = _order([(names[r[key]][0], r[key], r) for r in rows], sort, descending)
         shown = ordered if limit is None else ordered[:limit]
         return _rows([(ident, r) for _, ident, r in shown], names), len(ordered)
+    in_period = _rollups(organization, scope).filter(day__gte=start, day__lte=end)
+    if key == "team_id":
+        in_period = in_period.filter(team_id__isnull=False)
     with_data = [i for i in in_period.values_list(key, flat=True).distinct() if i in names]
     if sort == "name":
         ordered = _order([(names[i][0], i, None) for i in with_data], sort, descending)
         ids = [i for _, i, _ in ordered[:limit]]
-        sums = {r[key]: r for r in grouped.filter(**{f"{key}__in": ids})}
+        sums = {r[key]: r for r in _sums_by(organization, scope, key, start, end, ids)}
         return _rows([(i, sums[i]) for i in ids], names), len(with_data)
-    order_key = metrics.sql_expression(sort, F)  # over the sums annotated above
+    order_key = metrics.sql_expression(sort, F)  # over the sums annotated just before
     rows = (
-        grouped.filter(**{f"{key}__in": visible})
+        in_period.values(key)
+        .annotate(**_sums())
+        .filter(**{f"{key}__in": visible})
         .annotate(sort_key=order_key)
         .order_by(
             F("sort_key").desc(nulls_last=True)
@@ -289,13 +338,15 @@ def agent_table(
     # Plain tuples, not model instances: a 2,000-agent organization's names in one cheap read.
     visible = members_visible_to(viewer).filter(role=Role.AGENT)
     names = {}
-    for pk, public_id, first, last, email in visible.values_list(
-        "id", "public_id", "user__first_name", "user__last_name", "user__email"
-    ):
+    # public_id as text: only the rows shown need it (in a link), 2,000 UUID objects cost more.
+    for pk, public_id, first, last, email in visible.annotate(
+        public_text=Cast("public_id", CharField())
+    ).values_list("id", "public_text", "user__first_name", "user__last_name", "user__email"):
         # Membership.display_name's rule (full name, else e-mail), without model instances.
         names[pk] = (f"{first} {last}".strip() or email, public_id)
-    in_period = _rollups(organization, scope).filter(day__gte=period.start, day__lte=period.end)
-    return _table(in_period, "agent_id", names, visible.values("pk"), sort, desc, limit)
+    return _table(
+        organization, scope, period, "agent_id", names, visible.values("pk"), sort, desc, limit
+    )
 
 
 def team_table(
@@ -309,10 +360,9 @@ def team_table(
 ) -> tuple[list[dict], int]:
     visible = teams_visible_to(viewer)
     names = {t.pk: (t.name, t.public_id) for t in visible}
-    in_period = _rollups(organization, scope).filter(
-        day__gte=period.start, day__lte=period.end, team_id__isnull=False
+    return _table(
+        organization, scope, period, "team_id", names, visible.values("pk"), sort, desc, limit
     )
-    return _table(in_period, "team_id", names, visible.values("pk"), sort, desc, limit)
 
 
 def may_see_agent_dashboard(viewer: Membership, agent: Membership) -> bool:
