@@ -14,12 +14,6 @@ class FeedbackConfig(AppConfig):
         # New requests ring the survey sender on commit (the sweep covers lost doorbells).
         if survey.after_ingest not in ingest.AFTER_INGEST_HOOKS:
             ingest.AFTER_INGEST_HOOKS.append(survey.after_ingest)
-        # Repeat-contact FCR: a customer back within N days adjusts the earlier day's rollup.
-        from .services.rollups import repeat_contacts_after_ingest
-
-        if repeat_contacts_after_ingest not in ingest.AFTER_INGEST_HOOKS:
-            ingest.AFTER_INGEST_HOOKS.append(repeat_contacts_after_ingest)
-
         for item in (
             NavItem("insights", "Dashboard", "feedback:insights", icon="chart-line", order=12),
             NavItem(

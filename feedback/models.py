@@ -310,7 +310,7 @@ class DailyRollup(TenantModel):
     # Interactions of this row whose customer came back (another live interaction) within the
     # organization's ``repeat_contact_days``: repeat-contact FCR = 1 − repeat_contacts /
     # interactions (feedback/metrics.py). Maintained at ingest (a late repeat contact adjusts the
-    # earlier day's row) by ``feedback.services.rollups.repeat_contacts_record``; not in
+    # earlier day's row) by the ingest statement (``feedback.services.ingest``); not in
     # ROLLUP_COUNTERS, so a database default keeps the other writers' INSERTs valid.
     repeat_contacts = models.IntegerField(default=0, db_default=0)
 

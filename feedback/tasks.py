@@ -56,6 +56,14 @@ def requests_send_task(*, organization_id: int, request_ids: list[int]) -> dict:
     return survey.requests_send(organization_id, request_ids)
 
 
+@shared_task(name="feedback.requests_drain", **RETRY_DEFAULTS)
+def requests_drain_task(*, organization_id: int) -> dict:
+    """Ingestion's coalescing doorbell: sends the organization's rung requests in batches."""
+    from .services import survey
+
+    return survey.requests_drain(organization_id)
+
+
 @shared_task(name="feedback.surveys_tick", **RETRY_DEFAULTS)
 def surveys_tick_task(*, organization_id: int) -> dict:
     from .services import survey

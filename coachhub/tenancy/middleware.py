@@ -12,7 +12,7 @@ import re
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -20,6 +20,7 @@ from coachhub.core.logging import organization_id_var
 
 from .context import tenant_context
 from .models import ApiKey, GlobalLookup, LookupKind, Membership, Organization
+from .raw import Prepared, RowReader
 
 ORG_PATH = re.compile(r"^/o/(?P<slug>[-a-zA-Z0-9_]+)/")
 API_PREFIX = "/api/v1/"
@@ -79,9 +80,7 @@ class TenancyMiddleware:
             return self.get_response(request)
         org, key_id = found
         with tenant_context(org):
-            key = ApiKey.objects.filter(
-                organization=org, pk=key_id, revoked_at__isnull=True
-            ).first()
+            key = _api_key(org.pk, key_id)
             if key is None:
                 return self.get_response(request)
             now = timezone.now()
@@ -97,6 +96,29 @@ class TenancyMiddleware:
                 return _respond(self.get_response, request)
             finally:
                 organization_id_var.reset(token)
+
+
+_key_lookup: tuple[RowReader, Prepared] | None = None
+
+
+def _api_key(org_id: int, key_id: int) -> ApiKey | None:
+    """The unrevoked key (inside the organization's context). Raw SQL, prepared: it runs on
+    every API call, and building the ORM query cost several times running it."""
+    global _key_lookup
+    if _key_lookup is None:
+        reader = RowReader(ApiKey, "k")
+        statement = Prepared(
+            "tenancy_api_key",
+            f"SELECT {reader.columns} FROM coachhub_apikey k "  # noqa: S608 - model columns
+            "WHERE k.organization_id = $1 AND k.id = $2 AND k.revoked_at IS NULL",
+            ["bigint", "bigint"],
+        )
+        _key_lookup = (reader, statement)
+    reader, statement = _key_lookup
+    with connection.cursor() as cur:
+        statement.execute(cur, [org_id, key_id])
+        row = cur.fetchone()
+    return reader.instance(row) if row else None
 
 
 def _respond(get_response, request):

@@ -34,9 +34,22 @@ COUNTER_DAYS = 14
 REASON_MAX = 500
 
 
-def _redis():
-    # Django's RedisCache exposes the redis-py client it already pools.
-    return cache._cache.get_client(write=True)
+_client = None
+
+
+def redis_client():
+    """A redis-py client on the pool of Django's cache (same server, same settings), made once
+    per process: ``RedisCache`` builds a new client object on every call, which costs more
+    than the round trip on the hot ingest path. The pool handles forks and reconnects."""
+    global _client
+    if _client is None:
+        import redis
+
+        _client = redis.Redis(connection_pool=cache._cache._get_connection_pool(write=True))
+    return _client
+
+
+_redis = redis_client
 
 
 def _key(organization_id: int, *parts) -> str:

@@ -17,7 +17,8 @@ One function serves every channel (REST single and bulk, Zendesk, CSV):
   status, decided here: ``test`` (test keys) / ``do_not_send`` (flag, history import, or older
   than the survey expiry) / ``unsubscribed`` / ``suppressed`` (the same customer address was
   surveyed within the suppression period) / ``scheduled``.
-* Live interactions add to the daily rollup of (local day, agent, team) in the same transaction.
+* Live interactions add to the daily rollup of (local day, agent, team) in the same transaction,
+  with the repeat contacts they make (repeat-contact FCR; see ``_INSERT_SQL``).
 
 The caller must be inside the organization's context (``tenant_context`` or a request under the
 API middleware); the function opens its own (nested) transaction.
@@ -41,6 +42,7 @@ from django.utils.dateparse import parse_datetime
 from psycopg2.extras import Json
 
 from coachhub.tenancy.context import current_organization_id
+from coachhub.tenancy.raw import Prepared
 
 from ..models import (
     MAX_PROPERTIES,
@@ -57,6 +59,7 @@ from ..models import (
     SurveyState,
 )
 from ..settings import org_setting
+from .rollups import repeat_window
 
 MAX_BULK = 1000
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -275,7 +278,9 @@ class _Agents:
         return (self.by_email if kind == "email" else self.by_employee_id).get(value)
 
 
-_AGENTS_SQL = """
+_AGENTS = Prepared(
+    "feedback_ingest_agents",
+    """
 SELECT m.id, m.team_id, m.public_id, lower(u.email), p.employee_id, p.display_name,
        u.first_name, u.last_name, t.public_id, t.name
 FROM coachhub_membership m
@@ -283,9 +288,11 @@ JOIN auth_user u ON u.id = m.user_id
 LEFT JOIN coachhub_agentprofile p
   ON p.membership_id = m.id AND p.organization_id = m.organization_id
 LEFT JOIN coachhub_team t ON t.id = m.team_id AND t.organization_id = m.organization_id
-WHERE m.organization_id = %s AND m.is_active AND m.role = 'agent'
-  AND (lower(u.email) = ANY(%s) OR p.employee_id = ANY(%s))
-"""
+WHERE m.organization_id = $1 AND m.is_active AND m.role = 'agent'
+  AND (lower(u.email) = ANY($2) OR p.employee_id = ANY($3))
+""",
+    ["bigint", "text[]", "text[]"],
+)
 
 
 def _agents_for(organization, refs: Iterable[tuple[str, str]]) -> _Agents:
@@ -298,10 +305,7 @@ def _agents_for(organization, refs: Iterable[tuple[str, str]]) -> _Agents:
     # Raw SQL: this runs on every API call, and the ORM's query building costs more than the
     # query itself. Same tables and filters as Membership.objects (RLS applies as usual).
     with connection.cursor() as cur:
-        cur.execute(
-            _AGENTS_SQL,
-            [organization.pk, sorted(emails) or [""], sorted(employee_ids) or [""]],
-        )
+        _AGENTS.execute(cur, [organization.pk, sorted(emails), sorted(employee_ids)])
         rows = cur.fetchall()
     for row in rows:
         info = AgentInfo(*row)
@@ -592,24 +596,45 @@ def _existing(organization, mode: str, keys: set[tuple[str, str]]) -> dict:
         return {(s, e): (pk, pub) for s, e, pk, pub in cur.fetchall()}
 
 
-_UNSUBSCRIBED_SQL = (
-    "SELECT email, 'u' FROM feedback_unsubscribe WHERE organization_id = %s AND email = ANY(%s)"
+_UNSUBSCRIBED = Prepared(
+    "feedback_ingest_unsubscribed",
+    "SELECT email, 'u' FROM feedback_unsubscribe WHERE organization_id = $1 AND email = ANY($2)",
+    ["bigint", "text[]"],
 )
-_LOCK_AND_CHECK_SQL = """
+_LOCK = Prepared(
+    "feedback_ingest_lock",
+    """
 SELECT pg_advisory_xact_lock(k)
-FROM (SELECT DISTINCT hashtextextended(%s || e, 0) AS k FROM unnest(%s::text[]) AS e ORDER BY 1) s;
-SELECT email, 'u' FROM feedback_unsubscribe WHERE organization_id = %s AND email = ANY(%s)
+FROM (SELECT DISTINCT hashtextextended($1 || e, 0) AS k FROM unnest($2) AS e ORDER BY 1) s
+""",
+    ["text", "text[]"],
+)
+_CHECK_SQL = """
+SELECT email, 'u' FROM feedback_unsubscribe WHERE organization_id = $1 AND email = ANY({emails})
 UNION ALL
-SELECT e.email, 's' FROM unnest(%s::text[]) AS e(email)
+SELECT e.email, 's' FROM unnest({emails}) AS e(email)
 CROSS JOIN LATERAL (
     SELECT 1 FROM feedback_interaction i
     JOIN feedback_feedbackrequest r
       ON r.organization_id = i.organization_id AND r.interaction_id = i.id AND r.kind = 'initial'
-    WHERE i.organization_id = %s AND i.customer_email = e.email AND i.mode = 'live'
-      AND r.status IN ('scheduled', 'sent') AND r.send_after > %s
+    WHERE i.organization_id = $1 AND i.customer_email = e.email AND i.mode = 'live'
+      AND r.status IN ('scheduled', 'sent') AND r.send_after > $3
     LIMIT 1
 ) AS surveyed
 """
+_CHECK = Prepared(
+    "feedback_ingest_check",
+    _CHECK_SQL.format(emails="$2"),
+    ["bigint", "text[]", "timestamptz"],
+)
+# The same for one address (single calls): its generic plan is as good as a custom one, so
+# Postgres stops planning it per call; the array form's generic plan expects ten addresses
+# and loses to a custom plan every time.
+_CHECK_ONE = Prepared(
+    "feedback_ingest_check_one",
+    _CHECK_SQL.format(emails="ARRAY[$2]"),
+    ["bigint", "text", "timestamptz"],
+)
 # The last query starts from the addresses (a probe of the (organization, customer_email)
 # index each), never from the organization's requests: with stale statistics the planner
 # otherwise scanned every request of a large organization.
@@ -642,14 +667,23 @@ def _statuses(
     # not both schedule a survey. Locks are taken in a fixed order (no deadlock) and released
     # at commit. The check is a second statement of the same round trip, so its snapshot is
     # taken after the locks are held and sees the previous holder's commit.
-    if suppression:
-        sql = _LOCK_AND_CHECK_SQL
-        params = [f"feedback-suppress:{org_id}:", emails, org_id, emails]
-        params += [emails, org_id, send_after - suppression]
-    else:
-        sql, params = _UNSUBSCRIBED_SQL, [org_id, emails]
     with connection.cursor() as cur:
-        cur.execute(sql, params)
+        if suppression:
+            check = _CHECK_ONE if len(emails) == 1 else _CHECK
+            _LOCK.ensure(cur)
+            check.ensure(cur)
+            cur.execute(
+                f"{_LOCK.execute_sql}; {check.execute_sql}",
+                [
+                    f"feedback-suppress:{org_id}:",
+                    emails,
+                    org_id,
+                    emails[0] if check is _CHECK_ONE else emails,
+                    send_after - suppression,
+                ],
+            )
+        else:
+            _UNSUBSCRIBED.execute(cur, [org_id, emails])
         found = cur.fetchall()
     unsubscribed = {email for email, why in found if why == "u"}
     recently_surveyed = {email for email, why in found if why == "s"}
@@ -668,10 +702,11 @@ def _statuses(
     return statuses, send_after, expires_at
 
 
-def _extra_columns(model, known: set[str]) -> tuple[str, list]:
+def _extra_columns(model, known: set[str]) -> tuple[list[str], list, list[str]]:
     """Columns later work added to ``model`` that ingest does not fill, with their model
-    defaults: a raw INSERT naming only ours would break on a new NOT NULL column."""
-    cols, values = [], []
+    defaults and database types: a raw INSERT naming only ours would break on a new NOT NULL
+    column."""
+    cols, values, types = [], [], []
     for f in model._meta.concrete_fields:
         if f.primary_key or f.column in known:
             continue
@@ -680,7 +715,8 @@ def _extra_columns(model, known: set[str]) -> tuple[str, list]:
             value = Json(value)
         cols.append(f.column)
         values.append(value)
-    return "".join(f", {c}" for c in cols), values
+        types.append(f.db_type(connection))
+    return cols, values, types
 
 
 _I_KNOWN = {
@@ -692,92 +728,211 @@ _R_KNOWN = {
     "public_id", "organization_id", "interaction_id", "kind", "status", "survey_state",
     "send_after", "sent_at", "expires_at", "created_at", "updated_at",
 }  # fmt: skip
-_D_KNOWN = {"organization_id", "day", "agent_id", "team_id", *ROLLUP_COUNTERS}
+_D_KNOWN = {"organization_id", "day", "agent_id", "team_id", "repeat_contacts", *ROLLUP_COUNTERS}
 
 # One statement writes the interactions (ON CONFLICT DO NOTHING: a conflict is "already
-# done"), a feedback request for exactly the rows inserted, and their rollup increments.
-# Rows go in key order and rollup rows in rollup-key order, so concurrent calls take row locks
-# in the same order and cannot deadlock.
+# done"), a feedback request for exactly the rows inserted, and the rollup increments: the
+# interactions of live calls, and their repeat contacts (repeat-contact FCR, see rollups.py).
+# A new interaction is a repeat contact when a stored or new interaction of the same customer
+# follows it within the window; a stored one becomes one when a new interaction follows it and
+# no stored one did yet (so a late arrival adjusts the earlier day's row, once). The
+# statement's snapshot holds the stored rows only; the new ones are ``ins``. One index probe
+# per new row (``near``: the customer's stored interactions within the window either side)
+# answers both questions. Rows go in key order and rollup rows in rollup-key order, so
+# concurrent calls take row locks in the same order and cannot deadlock.
+#
+# The rows travel as one array per column (``ROW_COLUMNS``): Postgres reads array literals
+# about three times faster than the same rows as JSON, and building them costs the client no
+# more than ``json.dumps``.
+ROW_COLUMNS = [
+    ("external_id", "text"), ("source", "text"), ("channel", "text"),
+    ("customer_name", "text"), ("customer_email", "text"), ("customer_phone", "text"),
+    ("customer_language", "text"), ("agent_id", "bigint"), ("team_id", "bigint"),
+    ("occurred_at", "timestamptz"), ("local_day", "date"),
+    ("tags", "text"),  # each row's tags as an array literal
+    ("properties", "text"),  # each row's properties as JSON
+    ("ticket_url", "text"), ("do_not_send", "boolean"), ("status", "text"),
+    ("survey_state", "text"),
+]  # fmt: skip
+# $1 organization id, $2 mode, $3 now, $4 send_after, $5 expires_at, $6 live call,
+# $7 repeat-contact window, then one array per row column, then the extra columns' defaults.
+_FIXED_TYPES = [
+    "bigint",
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+    "boolean",
+    "interval",
+]
 _INSERT_SQL = """
 WITH v AS (
-    SELECT * FROM jsonb_to_recordset(%s::jsonb) AS x(
-        external_id text, source text, channel text, customer_name text, customer_email text,
-        customer_phone text, customer_language text, agent_id bigint, team_id bigint,
-        occurred_at timestamptz, local_day date, tags text[], properties jsonb, ticket_url text,
-        do_not_send boolean, status text, survey_state text)
+    SELECT * FROM unnest({arrays}) AS x({names})
 ),
 ins AS (
     INSERT INTO feedback_interaction (public_id, organization_id, external_id, source, mode,
         channel, customer_name, customer_email, customer_phone, customer_language, agent_id,
         team_id, occurred_at, local_day, tags, properties, ticket_url, do_not_send,
         created_at{i_extra_cols})
-    SELECT gen_random_uuid(), %s, v.external_id, v.source, %s, v.channel, v.customer_name,
-        v.customer_email, v.customer_phone, v.customer_language, v.agent_id::bigint,
-        v.team_id::bigint, v.occurred_at::timestamptz, v.local_day::date, v.tags::varchar[],
-        v.properties::jsonb, v.ticket_url, v.do_not_send::boolean, %s{i_extra_vals}
+    SELECT gen_random_uuid(), $1, v.external_id, v.source, $2, v.channel, v.customer_name,
+        v.customer_email, v.customer_phone, v.customer_language, v.agent_id, v.team_id,
+        v.occurred_at, v.local_day, v.tags::varchar[], v.properties::jsonb, v.ticket_url,
+        v.do_not_send, $3{i_extra_vals}
     FROM v ORDER BY v.source, v.external_id
     ON CONFLICT (organization_id, mode, source, external_id) DO NOTHING
-    RETURNING id, public_id, source, external_id, local_day, agent_id, team_id
+    RETURNING id, public_id, source, external_id, local_day, agent_id, team_id,
+        customer_email, occurred_at
 ),
 req AS (
     INSERT INTO feedback_feedbackrequest (public_id, organization_id, interaction_id, kind,
         status, survey_state, send_after, sent_at, expires_at, created_at,
         updated_at{r_extra_cols})
-    SELECT gen_random_uuid(), %s, ins.id, 'initial', v.status, v.survey_state, %s, NULL, %s,
-        %s, %s{r_extra_vals}
+    SELECT gen_random_uuid(), $1, ins.id, 'initial', v.status, v.survey_state, $4, NULL, $5,
+        $3, $3{r_extra_vals}
     FROM ins JOIN v ON v.source = ins.source AND v.external_id = ins.external_id
     RETURNING id, interaction_id
 ),
+near AS (
+    SELECT n.id AS new_id, n.occurred_at AS new_at, s.id, s.local_day, s.agent_id,
+        s.team_id, s.customer_email, s.occurred_at
+    FROM ins n CROSS JOIN LATERAL (
+        SELECT s.id, s.local_day, s.agent_id, s.team_id, s.customer_email, s.occurred_at
+        FROM feedback_interaction s
+        WHERE s.organization_id = $1 AND s.mode = 'live'
+          AND s.customer_email = n.customer_email
+          AND s.occurred_at >= n.occurred_at - $7 AND s.occurred_at <= n.occurred_at + $7
+        OFFSET 0  -- a probe of the (organization, customer_email) index per new row
+    ) s
+    WHERE $6
+),
+repeats AS (
+    -- New interactions followed by a stored one or by a new one (a hash join on the
+    -- customer, not a scan per row).
+    SELECT a.local_day, a.agent_id, a.team_id
+    FROM ins a
+    JOIN (
+        SELECT near.new_id AS id FROM near WHERE near.occurred_at > near.new_at
+        UNION
+        SELECT e.id FROM ins e JOIN ins f
+          ON f.customer_email = e.customer_email
+         AND f.occurred_at > e.occurred_at AND f.occurred_at <= e.occurred_at + $7
+        WHERE $6
+    ) r ON r.id = a.id
+    UNION ALL
+    -- Stored interactions a new one follows, that no stored one followed yet. All of a
+    -- stored row's possible followers are in the same new row's ``near``.
+    SELECT c.local_day, c.agent_id, c.team_id
+    FROM (
+        SELECT DISTINCT c.id, c.local_day, c.agent_id, c.team_id
+        FROM near c
+        WHERE c.occurred_at <= c.new_at
+          AND EXISTS (SELECT 1 FROM ins o WHERE o.customer_email = c.customer_email
+                        AND o.occurred_at > c.occurred_at
+                        AND o.occurred_at <= c.occurred_at + $7)
+          AND NOT EXISTS (SELECT 1 FROM near x WHERE x.new_id = c.new_id
+                            AND x.occurred_at > c.occurred_at
+                            AND x.occurred_at <= c.occurred_at + $7)
+    ) c
+),
 roll AS (
     INSERT INTO feedback_dailyrollup (organization_id, day, agent_id, team_id,
-        {counters}{d_extra_cols})
-    SELECT %s, ins.local_day, ins.agent_id, ins.team_id, {counter_values}{d_extra_vals}
-    FROM ins WHERE %s
-    GROUP BY ins.local_day, ins.agent_id, ins.team_id
-    ORDER BY ins.local_day, ins.agent_id, ins.team_id NULLS FIRST
-    ON CONFLICT ON CONSTRAINT rollup_key
-    DO UPDATE SET interactions = feedback_dailyrollup.interactions + EXCLUDED.interactions
+        {counters}, repeat_contacts{d_extra_cols})
+    SELECT $1, d.day, d.agent_id, d.team_id, {counter_values}, SUM(d.r){d_extra_vals}
+    FROM (
+        SELECT ins.local_day AS day, ins.agent_id, ins.team_id, 1 AS n, 0 AS r
+        FROM ins WHERE $6
+        UNION ALL
+        SELECT repeats.local_day, repeats.agent_id, repeats.team_id, 0, 1 FROM repeats
+    ) d
+    GROUP BY d.day, d.agent_id, d.team_id
+    ORDER BY d.day, d.agent_id, d.team_id NULLS FIRST
+    ON CONFLICT ON CONSTRAINT rollup_key DO UPDATE SET
+        interactions = feedback_dailyrollup.interactions + EXCLUDED.interactions,
+        repeat_contacts = feedback_dailyrollup.repeat_contacts + EXCLUDED.repeat_contacts
 )
 SELECT ins.id, ins.public_id, ins.source, ins.external_id, req.id
 FROM ins JOIN req ON req.interaction_id = ins.id
 """
 
 
+def _element(value) -> str:
+    """One element of an array literal: NULL, or double-quoted with ``\\`` and ``"``
+    escaped (anything else, commas, braces and newlines included, is literal there)."""
+    if value is None:
+        return "NULL"
+    if '"' in value or "\\" in value:
+        value = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{value}"'
+
+
+def _array(values) -> str:
+    """An array literal of strings (and None)."""
+    joined = '","'.join(values) if None not in values else None
+    if joined is not None and '"' not in joined and "\\" not in joined:
+        return '{"' + joined + '"}' if values else "{}"  # the common case, in C
+    return "{" + ",".join(map(_element, values)) + "}"
+
+
+_json = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
+
+
 class _InsertStatement:
+    """``_INSERT_SQL`` with the extra columns of this codebase's models, prepared per
+    database session (it is planned once per session, not per call)."""
+
     def __init__(self):
         from ..models import DailyRollup
 
-        self.i_extra_cols, self.i_extra = _extra_columns(Interaction, _I_KNOWN)
-        self.r_extra_cols, self.r_extra = _extra_columns(FeedbackRequest, _R_KNOWN)
-        self.d_extra_cols, self.d_extra = _extra_columns(DailyRollup, _D_KNOWN)
-        self.counter_values = ", ".join(
-            "COUNT(*)" if c == "interactions" else "0" for c in ROLLUP_COUNTERS
+        i_cols, self.i_extra, i_types = _extra_columns(Interaction, _I_KNOWN)
+        r_cols, self.r_extra, r_types = _extra_columns(FeedbackRequest, _R_KNOWN)
+        d_cols, self.d_extra, d_types = _extra_columns(DailyRollup, _D_KNOWN)
+        n = len(_FIXED_TYPES)
+
+        def slots(count):
+            nonlocal n
+            first, n = n + 1, n + count
+            return [f"${i}" for i in range(first, n + 1)]
+
+        arrays = slots(len(ROW_COLUMNS))
+
+        def extra(cols):
+            return "".join(f", {c}" for c in cols), "".join(f", {s}" for s in slots(len(cols)))
+
+        i_extra_cols, i_extra_vals = extra(i_cols)
+        r_extra_cols, r_extra_vals = extra(r_cols)
+        d_extra_cols, d_extra_vals = extra(d_cols)
+        counter_values = ", ".join(
+            "SUM(d.n)" if c == "interactions" else "0" for c in ROLLUP_COUNTERS
         )
-        self._sql: str | None = None
+        sql = _INSERT_SQL.format(
+            arrays=", ".join(arrays),
+            names=", ".join(name for name, _ in ROW_COLUMNS),
+            i_extra_cols=i_extra_cols,
+            i_extra_vals=i_extra_vals,
+            r_extra_cols=r_extra_cols,
+            r_extra_vals=r_extra_vals,
+            counters=", ".join(ROLLUP_COUNTERS),
+            counter_values=counter_values,
+            d_extra_cols=d_extra_cols,
+            d_extra_vals=d_extra_vals,
+        )
+        types = [*_FIXED_TYPES, *(f"{t}[]" for _, t in ROW_COLUMNS), *i_types, *r_types]
+        self.statement = Prepared("feedback_ingest_insert", sql, [*types, *d_types])
 
-    def sql(self) -> str:
-        if self._sql is None:
-            self._sql = _INSERT_SQL.format(
-                i_extra_cols=self.i_extra_cols,
-                i_extra_vals=",%s" * len(self.i_extra),
-                r_extra_cols=self.r_extra_cols,
-                r_extra_vals=",%s" * len(self.r_extra),
-                counters=", ".join(ROLLUP_COUNTERS),
-                counter_values=self.counter_values,
-                d_extra_cols=self.d_extra_cols,
-                d_extra_vals=",%s" * len(self.d_extra),
-            )
-        return self._sql
-
-    def params(self, rows, *, org_id, mode, now, send_after, expires_at) -> list:
-        return [
-            # Every row in one JSON parameter: adapting ~17,000 separate parameters cost more
-            # client time than the INSERT itself, and a 1,000-row VALUES list is slow to plan.
-            json.dumps(rows, separators=(",", ":")),
-            org_id, mode, now, *self.i_extra,
-            org_id, send_after, expires_at, now, now, *self.r_extra,
-            org_id, *self.d_extra, mode == Mode.LIVE,
-        ]  # fmt: skip
+    def execute(self, cur, columns, *, org_id, mode, now, send_after, expires_at, window):
+        """``columns``: one list of values per ``ROW_COLUMNS`` entry (strings, or None)."""
+        self.statement.ensure(cur)
+        # The generic plan from the first call: a custom plan (Postgres's choice for a
+        # statement's first five runs on a session) costs a full planning of this statement
+        # with every row inlined. SET LOCAL ends with the transaction, and only prepared
+        # statements (ours) and PL/pgSQL read it; same round trip.
+        cur.execute(
+            f"SET LOCAL plan_cache_mode = force_generic_plan; {self.statement.execute_sql}",
+            [
+                org_id, mode, now, send_after, expires_at, mode == Mode.LIVE, window,
+                *map(_array, columns), *self.i_extra, *self.r_extra, *self.d_extra,
+            ],
+        )  # fmt: skip
 
 
 _statement: _InsertStatement | None = None
@@ -791,51 +946,49 @@ def _insert(
         _statement = _InsertStatement()
     statuses, send_after, expires_at = _statuses(organization, mode, history, new, now)
     tz = organization.tz
-    rows = []
+    columns: list[list] = [[] for _ in ROW_COLUMNS]
+    (external_ids, sources, channels, names, emails, phones, languages, agent_ids, team_ids,
+     occurred, days, tags, properties, urls, do_not_send, status_col, states) = columns  # fmt: skip
     status_of, item_of = {}, {}
     for (_, key, clean), status in zip(new, statuses, strict=True):
         status_of[key], item_of[key] = status, clean
         clean["source"], clean["external_id"] = key
-        state = (
+        when = clean["occurred_at"]
+        team_id = clean["team_id"]
+        sources.append(key[0])
+        external_ids.append(key[1])
+        channels.append(clean["channel"])
+        names.append(clean["customer_name"])
+        emails.append(clean["customer_email"])
+        phones.append(clean["customer_phone"])
+        languages.append(clean["customer_language"])
+        agent_ids.append(str(clean["agent_id"]))
+        team_ids.append(None if team_id is None else str(team_id))
+        occurred.append(when.isoformat())
+        days.append(when.astimezone(tz).date().isoformat())
+        tags.append(_array(clean["tags"]))
+        properties.append(_json(clean["properties"]) if clean["properties"] else "{}")
+        urls.append(clean["ticket_url"])
+        do_not_send.append("t" if clean["do_not_send"] else "f")
+        status_col.append(status)
+        states.append(
             SurveyState.PENDING
             if status in (RequestStatus.SCHEDULED, RequestStatus.TEST)
             else SurveyState.NONE
         )
-        rows.append(
-            {
-                "external_id": key[1],
-                "source": key[0],
-                "channel": clean["channel"],
-                "customer_name": clean["customer_name"],
-                "customer_email": clean["customer_email"],
-                "customer_phone": clean["customer_phone"],
-                "customer_language": clean["customer_language"],
-                "agent_id": clean["agent_id"],
-                "team_id": clean["team_id"],
-                "occurred_at": clean["occurred_at"].isoformat(),
-                "local_day": clean["occurred_at"].astimezone(tz).date().isoformat(),
-                "tags": clean["tags"],
-                "properties": clean["properties"],
-                "ticket_url": clean["ticket_url"],
-                "do_not_send": clean["do_not_send"],
-                "status": status,
-                "survey_state": state,
-            }
-        )
+    window = repeat_window(organization)
     out: dict[tuple[str, str], IngestedRow] = {}
     with connection.cursor() as cur:
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            cur.execute(
-                _statement.sql(),
-                _statement.params(
-                    chunk,
-                    org_id=organization.pk,
-                    mode=mode,
-                    now=now,
-                    send_after=send_after,
-                    expires_at=expires_at,
-                ),
+        for start in range(0, len(external_ids), CHUNK):
+            _statement.execute(
+                cur,
+                [column[start : start + CHUNK] for column in columns],
+                org_id=organization.pk,
+                mode=mode,
+                now=now,
+                send_after=send_after,
+                expires_at=expires_at,
+                window=window,
             )
             for pk, public_id, src, ext, request_id in cur.fetchall():
                 key = (src, ext)

@@ -236,7 +236,9 @@ def rollups_rebuild(organization) -> int:
 # --- repeat contacts (repeat-contact FCR) --------------------------------------------------
 # An interaction is a "repeat contact" interaction when another live interaction of the same
 # customer (e-mail) follows it within ``repeat_contact_days`` (strictly later, at most N days).
-# Counted on the earlier interaction's row (its day, agent, team).
+# Counted on the earlier interaction's row (its day, agent, team). Maintained incrementally by
+# ingestion's insert statement (feedback/services/ingest.py: a late arrival adjusts the earlier
+# day's row); rebuilt here from raw data.
 
 _REPEAT_FOLLOWS = """
     EXISTS (SELECT 1 FROM feedback_interaction o
@@ -245,24 +247,6 @@ _REPEAT_FOLLOWS = """
               AND o.occurred_at > a.occurred_at
               AND o.occurred_at <= a.occurred_at + %(window)s {extra})
 """
-
-_REPEAT_DELTA_SQL = f"""
-WITH new AS (
-    SELECT customer_email, occurred_at FROM feedback_interaction
-    WHERE organization_id = %(org)s AND id = ANY(%(ids)s) AND mode = 'live'
-), affected AS (
-    SELECT DISTINCT i.id, i.local_day, i.agent_id, i.team_id, i.customer_email, i.occurred_at,
-           i.id = ANY(%(ids)s) AS is_new
-    FROM new n JOIN feedback_interaction i
-      ON i.organization_id = %(org)s AND i.mode = 'live' AND i.customer_email = n.customer_email
-     AND i.occurred_at >= n.occurred_at - %(window)s AND i.occurred_at <= n.occurred_at
-)
-SELECT a.local_day, a.agent_id, a.team_id, COUNT(*)
-FROM affected a
-WHERE {_REPEAT_FOLLOWS.format(extra="")}
-  AND (a.is_new OR NOT {_REPEAT_FOLLOWS.format(extra="AND o.id <> ALL(%(ids)s)")})
-GROUP BY 1, 2, 3
-"""  # noqa: S608
 
 _REPEAT_REBUILD_SQL = f"""
 SELECT a.local_day, a.agent_id, a.team_id, COUNT(*)
@@ -280,7 +264,8 @@ _REPEAT_UPSERT = (
 )
 
 
-def _repeat_window(organization):
+def repeat_window(organization):
+    """The organization's repeat-contact window (``repeat_contact_days``)."""
     from datetime import timedelta
 
     from ..settings import org_setting
@@ -299,30 +284,8 @@ def _repeat_upsert(cur, organization_id: int, counts) -> None:
     cur.execute(_REPEAT_UPSERT.format(values=", ".join([row_sql] * len(rows))), params)
 
 
-def repeat_contacts_record(organization, interaction_ids) -> None:
-    """AFTER_INGEST_HOOKS: count repeat contacts that new interactions create — on the new
-    interaction itself if a later one of the customer already exists (late arrival), and on an
-    earlier interaction of the customer within the window that had no follower yet (so a late
-    repeat contact adjusts the earlier day's row). Each interaction counts at most once.
-
-    Two concurrent ingests for the same customer may each miss the other (read committed): at
-    worst a repeat contact is not counted until ``rollups_rebuild``; never counted twice.
-    """
-    ids = list(interaction_ids)
-    if not ids:
-        return
-    params = {"org": organization.pk, "ids": ids, "window": _repeat_window(organization)}
-    with connection.cursor() as cur:
-        cur.execute(_REPEAT_DELTA_SQL, params)
-        _repeat_upsert(cur, organization.pk, cur.fetchall())
-
-
-def repeat_contacts_after_ingest(organization, rows) -> None:
-    repeat_contacts_record(organization, [r.interaction_id for r in rows])
-
-
 def _repeat_contacts_rebuild(cur, organization) -> None:
     cur.execute(
-        _REPEAT_REBUILD_SQL, {"org": organization.pk, "window": _repeat_window(organization)}
+        _REPEAT_REBUILD_SQL, {"org": organization.pk, "window": repeat_window(organization)}
     )
     _repeat_upsert(cur, organization.pk, cur.fetchall())

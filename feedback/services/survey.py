@@ -64,6 +64,7 @@ from ..models import (
 )
 from ..settings import org_setting
 from . import rollups
+from .activity import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -817,7 +818,9 @@ def _bounced_not_unsubscribed(organization, rows) -> None:
 def after_ingest(organization, rows) -> None:
     """AFTER_INGEST_HOOKS: ring the sender on commit for new requests that will be sent.
 
-    A delay longer than the broker's comfort zone is left to the sweeper (``surveys_tick``)."""
+    Requests due now go through the organization's coalescing doorbell (``doorbell_ring``);
+    a short delay is a task with a countdown; a delay longer than the broker's comfort zone is
+    left to the sweeper (``surveys_tick``)."""
     _bounced_not_unsubscribed(organization, rows)
     ids = [
         r.request_id
@@ -830,6 +833,9 @@ def after_ingest(organization, rows) -> None:
     if countdown > 600:
         return
     org_id = organization.pk
+    if not countdown:
+        transaction.on_commit(lambda: doorbell_ring(org_id, ids))
+        return
 
     def ring():
         from ..tasks import requests_send_task
@@ -843,6 +849,73 @@ def after_ingest(organization, rows) -> None:
             log.warning("could not enqueue survey sends; the sweep will", exc_info=True)
 
     transaction.on_commit(ring)
+
+
+# Requests due now are coalesced per organization: their ids go onto a Redis list, and only the
+# ring that finds no drain armed enqueues one (``requests_drain``), which sends the list in
+# batches over one SMTP connection until it is empty. One Redis round trip per ingest call
+# instead of a task publish, and one task per burst instead of one per interaction. The rows
+# stay the truth: ids lost with Redis or a crashed drain are still pending and due, and the
+# beat sweep (``surveys_tick``) sends them; an armed flag left by a crash expires.
+DRAIN_BATCH = 100
+DRAIN_ARMED_SECONDS = 60
+DRAIN_IDS_TTL = 3600
+
+
+def _drain_keys(organization_id: int) -> tuple[str, str]:
+    # Named after the Celery queue the drain task goes to (per deployment; per session in
+    # tests): an armed flag always belongs to a task of that queue.
+    base = f"{settings.CELERY_TASK_DEFAULT_QUEUE}:survey-drain:{int(organization_id)}"
+    return f"{base}:ids", f"{base}:armed"
+
+
+def doorbell_ring(organization_id: int, request_ids: list[int]) -> None:
+    """Ask for these committed requests to be sent now. Never raises (the sweep covers)."""
+    ids_key, armed_key = _drain_keys(organization_id)
+    try:
+        client = redis_client()
+        pipe = client.pipeline(transaction=False)
+        # One list element per ring (packing a thousand arguments cost more than the trip).
+        pipe.rpush(ids_key, ",".join(map(str, request_ids)))
+        pipe.expire(ids_key, DRAIN_IDS_TTL)
+        pipe.set(armed_key, 1, nx=True, ex=DRAIN_ARMED_SECONDS)
+        armed = pipe.execute()[2]
+    except Exception:  # Redis down: the rows are committed, the sweep sends them
+        log.warning("could not ring the survey sender; the sweep will", exc_info=True)
+        return
+    if not armed:
+        return  # a drain is armed or running: it takes these ids too
+    from ..tasks import requests_drain_task
+
+    try:
+        requests_drain_task.apply_async(kwargs={"organization_id": organization_id})
+    except Exception:
+        log.warning("could not enqueue the survey drain; the sweep will", exc_info=True)
+        with contextlib.suppress(Exception):
+            client.delete(armed_key)
+
+
+def requests_drain(organization_id: int, *, batch: int = DRAIN_BATCH) -> dict[str, int]:
+    """The drain task: send the organization's rung request ids until the list is empty."""
+    ids_key, armed_key = _drain_keys(organization_id)
+    client = redis_client()
+    counts: dict[str, int] = {}
+    while True:
+        rings = client.lpop(ids_key, batch)  # each ring's ids, comma-separated
+        if not rings:
+            client.delete(armed_key)
+            # A ring between the pop and the delete found the drain armed and left its ids
+            # here: take them, unless a newer ring armed (and enqueued) a drain of its own.
+            if not client.llen(ids_key) or not client.set(
+                armed_key, 1, nx=True, ex=DRAIN_ARMED_SECONDS
+            ):
+                return counts
+            continue
+        ids = list(dict.fromkeys(int(x) for ring in rings for x in ring.split(b",") if x))
+        for start in range(0, len(ids), batch):
+            client.expire(armed_key, DRAIN_ARMED_SECONDS)
+            for outcome, n in requests_send(organization_id, ids[start : start + batch]).items():
+                counts[outcome] = counts.get(outcome, 0) + n
 
 
 # --- settings -----------------------------------------------------------------------------
