@@ -277,7 +277,8 @@ class Process:
     def __init__(self, name: str, argv: list[str], env: dict[str, str]):
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self.name = name
-        self.log_path = LOG_DIR / f"{name}.log"
+        # Suffixed like the database: two sessions' celery-1 must not share (truncate) a log.
+        self.log_path = LOG_DIR / f"{name}{BENCH_SUFFIX}.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             argv,
