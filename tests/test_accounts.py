@@ -142,6 +142,27 @@ def test_navigation_registry_lets_an_app_add_an_entry(cast, client_for):
         navigation._registry.pop("test-entry")
 
 
+def test_navigation_lights_only_the_most_specific_entry(cast):
+    from coachhub.core import navigation
+
+    with tenant_context(cast.org_a):
+        member = Membership.objects.select_related("organization").get(pk=cast.alice.pk)
+
+    def lit(path):
+        entries = [e for sec in navigation.nav_for(member, path) for e in sec["items"]]
+        return [e["key"] for e in entries if e["active"]]
+
+    # An entry at /o/acme/ matched by prefix covers every page, like /recognition/ covers
+    # /recognition/behaviours/: only the longer, more specific entry is lit.
+    navigation.nav_register(navigation.NavItem("test-broad", "Broad", "org_home"))
+    try:
+        assert lit(url("notification_list")) == ["notifications"]
+        assert lit(url("team_list")) == ["teams"]
+        assert lit(url("org_home")) in (["home"], ["test-broad"])
+    finally:
+        navigation._registry.pop("test-broad")
+
+
 def test_supervisor_home_shows_only_led_teams(cast, client_for):
     response = client_for(cast.sam).get(url("org_home"))
     page = response.content.decode()

@@ -65,6 +65,7 @@ def nav_for(member, path: str = "") -> list[dict]:
         return []
     slug = member.organization.slug
     sections: dict[str, list[dict]] = {}
+    matching: list[dict] = []
     for item in nav_items():
         if member.role not in item.roles or (item.when and not item.when(member)):
             continue
@@ -72,10 +73,13 @@ def nav_for(member, path: str = "") -> list[dict]:
             url = reverse(item.url_name, kwargs={"org": slug})
         except NoReverseMatch:
             continue  # an app registered an entry for a page it has not shipped yet
-        active = path == url if item.exact else path.startswith(url)
-        sections.setdefault(item.section, []).append(
-            {"key": item.key, "label": item.label, "url": url, "icon": item.icon, "active": active}
-        )
+        entry = {"key": item.key, "label": item.label, "url": url, "icon": item.icon}
+        entry["active"] = False
+        if path == url if item.exact else path.startswith(url):
+            matching.append(entry)
+        sections.setdefault(item.section, []).append(entry)
+    if matching:  # one entry lit: the most specific (/recognition/behaviours/ over /recognition/)
+        max(matching, key=lambda e: len(e["url"]))["active"] = True
     return [{"title": SECTIONS.get(name, name), "items": items} for name, items in sections.items()]
 
 
