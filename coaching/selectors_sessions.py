@@ -105,17 +105,21 @@ def session_actions(session: CoachingSession):
     return list(session.actions.select_related("owner__user"))
 
 
+def follow_ups_due_qs(organization_id: int, supervisor_ids, until) -> QuerySet[CoachingSession]:
+    """The rule for a 1:1 follow-up being due: due by ``until``, not followed up, session not
+    closed — for these supervisors (the inbox asks for one, the digest for all at once)."""
+    return CoachingSession.objects.filter(
+        organization_id=organization_id,
+        supervisor_id__in=list(supervisor_ids),
+        follow_up_due_at__lte=until,
+        followed_up_at__isnull=True,
+    ).exclude(state=SessionState.CLOSED)
+
+
 def session_follow_ups_due(member: Membership, now=None) -> list[CoachingSession]:
-    """The supervisor's sessions whose follow-up is due (the inbox and the digest read this)."""
-    now = now or timezone.now()
+    """The supervisor's sessions whose follow-up is due (the inbox reads this)."""
     return list(
-        CoachingSession.objects.filter(
-            organization_id=member.organization_id,
-            supervisor=member,
-            follow_up_due_at__lte=now,
-            followed_up_at__isnull=True,
-        )
-        .exclude(state=SessionState.CLOSED)
+        follow_ups_due_qs(member.organization_id, [member.pk], now or timezone.now())
         .select_related("agent__user")
         .order_by("follow_up_due_at")
     )

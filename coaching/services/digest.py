@@ -48,7 +48,7 @@ from recognition.selectors import digest_kudos_grouped
 
 from ..models import Alert, AlertState, FollowUp
 from ..models_digest import Digest, DigestKind, DigestOptOut, DigestStatus
-from ..models_sessions import CoachingSession, SessionState
+from ..selectors_sessions import follow_ups_due_qs
 
 log = logging.getLogger(__name__)
 
@@ -380,16 +380,10 @@ def _kudos_rows(groups: list[dict]) -> dict:
 
 
 def session_follow_ups_due_by(org_id: int, supervisor_ids, until) -> dict[int, tuple[int, list]]:
-    """``selectors_sessions.session_follow_ups_due`` for many supervisors at once (same rule:
-    due by ``until``, not followed up, session not closed); the first few per supervisor."""
-    qs = CoachingSession.objects.filter(
-        organization_id=org_id,
-        supervisor_id__in=list(supervisor_ids),
-        follow_up_due_at__lte=until,
-        followed_up_at__isnull=True,
-    ).exclude(state=SessionState.CLOSED)
+    """1:1 follow-ups due (``selectors_sessions.follow_ups_due_qs``'s rule) for many supervisors
+    at once; the first few per supervisor."""
     return _ranked(
-        qs,
+        follow_ups_due_qs(org_id, supervisor_ids, until),
         "supervisor_id",
         [F("follow_up_due_at").asc(), F("id").asc()],
         SHOWN["follow_ups"],
