@@ -79,6 +79,72 @@ def tenant_context(organization):
             _set_db_setting(ORG_SETTING, previous)
 
 
+_api_key_statements = None  # (org reader, key reader, set statement, load statement)
+
+
+def _api_key_entry():
+    global _api_key_statements
+    if _api_key_statements is None:
+        from .models import ApiKey, LookupKind, Organization
+        from .raw import Prepared, RowReader
+
+        org, key = RowReader(Organization, "o"), RowReader(ApiKey, "k")
+        where = f"g.kind = '{LookupKind.API_KEY.value}' AND g.digest = $1"
+        enter = Prepared(
+            "tenancy_api_key_enter",
+            f"SELECT set_config('{ORG_SETTING}', COALESCE((SELECT g.organization_id::text "  # noqa: S608 - constants
+            f"FROM coachhub_globallookup g WHERE {where}), ''), true)",
+            ["text"],
+        )
+        load = Prepared(
+            "tenancy_api_key_load",
+            f"SELECT {org.columns}, {key.columns} FROM coachhub_globallookup g "  # noqa: S608 - model columns
+            "JOIN coachhub_organization o ON o.id = g.organization_id "
+            "JOIN coachhub_apikey k ON k.organization_id = g.organization_id "
+            f"AND k.id = g.object_id WHERE {where} AND k.revoked_at IS NULL",
+            ["text"],
+        )
+        _api_key_statements = (org, key, enter, load)
+    return _api_key_statements
+
+
+@contextmanager
+def api_key_context(digest: str):
+    """``tenant_context`` for an API call, entered from the key's digest in one round trip:
+    the organization setting is taken from the key's lookup row in the database, then the
+    organization and the unrevoked key are read under it (row-level security applies).
+
+    Yields ``(organization, key)`` inside the organization's transaction and scope, or
+    ``None`` (no such key, revoked) with the setting left empty: nothing is visible.
+    """
+    org_reader, key_reader, enter, load = _api_key_entry()
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        previous = "" if outermost else _db_setting(ORG_SETTING)
+        with connection.cursor() as cur:
+            enter.ensure(cur)
+            load.ensure(cur)
+            cur.execute(f"{enter.execute_sql}; {load.execute_sql}", [digest, digest])
+            row = cur.fetchone()
+        if row is None:
+            found = None
+        else:
+            n = len(org_reader.fields)
+            found = (org_reader.instance(row[:n]), key_reader.instance(row[n:]))
+        org_id = found[0].pk if found else None
+        token = _current_org_id.set(org_id)
+        try:
+            if found is None:
+                yield None
+            else:
+                with scope(organization=org_id):
+                    yield found
+        finally:
+            _current_org_id.reset(token)
+        if not outermost and not transaction.get_rollback():
+            _set_db_setting(ORG_SETTING, previous)
+
+
 @contextmanager
 def user_context(user):
     """Lets a signed-in user read their own memberships across organizations (org switcher).

@@ -12,15 +12,14 @@ import re
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
 from coachhub.core.logging import organization_id_var
 
-from .context import tenant_context
-from .models import ApiKey, GlobalLookup, LookupKind, Membership, Organization
-from .raw import Prepared, RowReader
+from .context import api_key_context, tenant_context
+from .models import ApiKey, Membership, Organization, sha256_hex
 
 ORG_PATH = re.compile(r"^/o/(?P<slug>[-a-zA-Z0-9_]+)/")
 API_PREFIX = "/api/v1/"
@@ -74,51 +73,24 @@ class TenancyMiddleware:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.startswith(("chk_live_", "chk_test_")):
             return self.get_response(request)  # DRF answers 401 for protected endpoints
-        # One query from the secret to its organization (the narrow pre-tenant path).
-        found = GlobalLookup.resolve_with_organization(LookupKind.API_KEY, secret.strip())
-        if found is None or not found[0].is_active:
-            return self.get_response(request)
-        org, key_id = found
-        with tenant_context(org):
-            key = _api_key(org.pk, key_id)
-            if key is None:
-                return self.get_response(request)
-            now = timezone.now()
-            if (
-                key.last_used_at is None
-                or (now - key.last_used_at).total_seconds() > LAST_USED_EVERY
-            ):
-                ApiKey.objects.filter(organization=org, pk=key.pk).update(last_used_at=now)
-            request.organization = org
-            request.api_key = key
-            token = organization_id_var.set(org.pk)
-            try:
-                return _respond(self.get_response, request)
-            finally:
-                organization_id_var.reset(token)
+        # One round trip from the secret to its organization, entered, and the key.
+        with api_key_context(sha256_hex(secret.strip())) as found:
+            if found is not None and found[0].is_active:
+                return self._api_call(request, *found)
+        return self.get_response(request)  # no transaction, no organization
 
-
-_key_lookup: tuple[RowReader, Prepared] | None = None
-
-
-def _api_key(org_id: int, key_id: int) -> ApiKey | None:
-    """The unrevoked key (inside the organization's context). Raw SQL, prepared: it runs on
-    every API call, and building the ORM query cost several times running it."""
-    global _key_lookup
-    if _key_lookup is None:
-        reader = RowReader(ApiKey, "k")
-        statement = Prepared(
-            "tenancy_api_key",
-            f"SELECT {reader.columns} FROM coachhub_apikey k "  # noqa: S608 - model columns
-            "WHERE k.organization_id = $1 AND k.id = $2 AND k.revoked_at IS NULL",
-            ["bigint", "bigint"],
-        )
-        _key_lookup = (reader, statement)
-    reader, statement = _key_lookup
-    with connection.cursor() as cur:
-        statement.execute(cur, [org_id, key_id])
-        row = cur.fetchone()
-    return reader.instance(row) if row else None
+    def _api_call(self, request, org, key):
+        """The call, inside the key's organization (``api_key_context``)."""
+        now = timezone.now()
+        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_EVERY:
+            ApiKey.objects.filter(organization=org, pk=key.pk).update(last_used_at=now)
+        request.organization = org
+        request.api_key = key
+        token = organization_id_var.set(org.pk)
+        try:
+            return _respond(self.get_response, request)
+        finally:
+            organization_id_var.reset(token)
 
 
 def _respond(get_response, request):

@@ -64,7 +64,7 @@ from ..models import (
 )
 from ..settings import org_setting
 from . import rollups
-from .activity import redis_client
+from .activity import LuaScript, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -869,17 +869,29 @@ def _drain_keys(organization_id: int) -> tuple[str, str]:
     return f"{base}:ids", f"{base}:armed"
 
 
+# KEYS: the ids list, the armed flag. ARGV: the ring's ids, the list's ttl, the flag's ttl.
+# Returns 1 when this ring armed the drain (and must enqueue it).
+_RING = LuaScript(
+    """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[3]) then return 1 end
+return 0
+"""
+)
+
+
 def doorbell_ring(organization_id: int, request_ids: list[int]) -> None:
     """Ask for these committed requests to be sent now. Never raises (the sweep covers)."""
     ids_key, armed_key = _drain_keys(organization_id)
     try:
         client = redis_client()
-        pipe = client.pipeline(transaction=False)
         # One list element per ring (packing a thousand arguments cost more than the trip).
-        pipe.rpush(ids_key, ",".join(map(str, request_ids)))
-        pipe.expire(ids_key, DRAIN_IDS_TTL)
-        pipe.set(armed_key, 1, nx=True, ex=DRAIN_ARMED_SECONDS)
-        armed = pipe.execute()[2]
+        armed = _RING.script(client)(
+            keys=[ids_key, armed_key],
+            args=[",".join(map(str, request_ids)), DRAIN_IDS_TTL, DRAIN_ARMED_SECONDS],
+            client=client,
+        )
     except Exception:  # Redis down: the rows are committed, the sweep sends them
         log.warning("could not ring the survey sender; the sweep will", exc_info=True)
         return
