@@ -4,8 +4,8 @@
 
 * **1,000 organizations**; one of them, ``datagen-big``, holds **10 %** of every response and
   has **2,000 agents** in 100 teams of 20 (an admin ``admin@datagen-big.bench.example``, password
-  ``PASSWORD``, signs in to its pages); the other 999 have 20 agents in 2 teams each (the typical
-  ``datagen-0001`` has an admin too, ``admin@datagen-0001.bench.example``).
+  ``PASSWORD``, signs in to its pages); the other 999 have 20 agents in one team each (the
+  typical ``datagen-0001`` has an admin too, ``admin@datagen-0001.bench.example``).
 * **Raw history**: one interaction, its (initial, sent, finished) feedback request and its
   response per rating, with agent-specific skill (averages ~3.8–4.4 stars), FCR answered 85 %.
 * **Rollups**: ``feedback_dailyrollup`` aggregated from the same facts in SQL (what
