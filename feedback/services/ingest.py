@@ -748,14 +748,16 @@ ROW_COLUMNS = [
     ("external_id", "text"), ("source", "text"), ("channel", "text"),
     ("customer_name", "text"), ("customer_email", "text"), ("customer_phone", "text"),
     ("customer_language", "text"), ("agent_id", "bigint"), ("team_id", "bigint"),
-    ("occurred_at", "timestamptz"), ("local_day", "date"),
+    ("occurred_at", "timestamptz"),
     ("tags", "text"),  # each row's tags as an array literal
     ("properties", "text"),  # each row's properties as JSON
     ("ticket_url", "text"), ("do_not_send", "boolean"), ("status", "text"),
     ("survey_state", "text"),
 ]  # fmt: skip
 # $1 organization id, $2 mode, $3 now, $4 send_after, $5 expires_at, $6 live call,
-# $7 repeat-contact window, then one array per row column, then the extra columns' defaults.
+# $7 repeat-contact window, $8 the organization's time zone (an interaction's day is its local
+# day there, as rollups_rebuild computes it), then one array per row column, then the extra
+# columns' defaults.
 _FIXED_TYPES = [
     "bigint",
     "text",
@@ -764,6 +766,7 @@ _FIXED_TYPES = [
     "timestamptz",
     "boolean",
     "interval",
+    "text",
 ]
 _INSERT_SQL = """
 WITH v AS (
@@ -776,7 +779,8 @@ ins AS (
         created_at{i_extra_cols})
     SELECT gen_random_uuid(), $1, v.external_id, v.source, $2, v.channel, v.customer_name,
         v.customer_email, v.customer_phone, v.customer_language, v.agent_id, v.team_id,
-        v.occurred_at, v.local_day, v.tags::varchar[], v.properties::jsonb, v.ticket_url,
+        v.occurred_at, (v.occurred_at AT TIME ZONE $8)::date, v.tags::varchar[],
+        v.properties::jsonb, v.ticket_url,
         v.do_not_send, $3{i_extra_vals}
     FROM v ORDER BY v.source, v.external_id
     ON CONFLICT (organization_id, mode, source, external_id) DO NOTHING
@@ -867,10 +871,19 @@ def _element(value) -> str:
 
 def _array(values) -> str:
     """An array literal of strings (and None)."""
-    joined = '","'.join(values) if None not in values else None
-    if joined is not None and '"' not in joined and "\\" not in joined:
-        return '{"' + joined + '"}' if values else "{}"  # the common case, in C
-    return "{" + ",".join(map(_element, values)) + "}"
+    if not values:
+        return "{}"
+    if None in values:
+        return "{" + ",".join(map(_element, values)) + "}"
+    # Escaping works on the joined text as on each element: join on NUL (no value holds one:
+    # validation refuses it, and the count checks), escape once, then put the separators in.
+    # All of it in C.
+    joined = "\x00".join(values)
+    if joined.count("\x00") != len(values) - 1:
+        return "{" + ",".join(map(_element, values)) + "}"
+    if '"' in joined or "\\" in joined:
+        joined = joined.replace("\\", "\\\\").replace('"', '\\"')
+    return '{"' + joined.replace("\x00", '","') + '"}'
 
 
 _json = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
@@ -919,7 +932,7 @@ class _InsertStatement:
         types = [*_FIXED_TYPES, *(f"{t}[]" for _, t in ROW_COLUMNS), *i_types, *r_types]
         self.statement = Prepared("feedback_ingest_insert", sql, [*types, *d_types])
 
-    def execute(self, cur, columns, *, org_id, mode, now, send_after, expires_at, window):
+    def execute(self, cur, columns, *, org_id, mode, now, send_after, expires_at, window, tz):
         """``columns``: one list of values per ``ROW_COLUMNS`` entry (strings, or None)."""
         self.statement.ensure(cur)
         # The generic plan from the first call: a custom plan (Postgres's choice for a
@@ -929,7 +942,7 @@ class _InsertStatement:
         cur.execute(
             f"SET LOCAL plan_cache_mode = force_generic_plan; {self.statement.execute_sql}",
             [
-                org_id, mode, now, send_after, expires_at, mode == Mode.LIVE, window,
+                org_id, mode, now, send_after, expires_at, mode == Mode.LIVE, window, tz,
                 *map(_array, columns), *self.i_extra, *self.r_extra, *self.d_extra,
             ],
         )  # fmt: skip
@@ -945,10 +958,9 @@ def _insert(
     if _statement is None:
         _statement = _InsertStatement()
     statuses, send_after, expires_at = _statuses(organization, mode, history, new, now)
-    tz = organization.tz
     columns: list[list] = [[] for _ in ROW_COLUMNS]
     (external_ids, sources, channels, names, emails, phones, languages, agent_ids, team_ids,
-     occurred, days, tags, properties, urls, do_not_send, status_col, states) = columns  # fmt: skip
+     occurred, tags, properties, urls, do_not_send, status_col, states) = columns  # fmt: skip
     status_of, item_of = {}, {}
     for (_, key, clean), status in zip(new, statuses, strict=True):
         status_of[key], item_of[key] = status, clean
@@ -965,7 +977,6 @@ def _insert(
         agent_ids.append(str(clean["agent_id"]))
         team_ids.append(None if team_id is None else str(team_id))
         occurred.append(when.isoformat())
-        days.append(when.astimezone(tz).date().isoformat())
         tags.append(_array(clean["tags"]))
         properties.append(_json(clean["properties"]) if clean["properties"] else "{}")
         urls.append(clean["ticket_url"])
@@ -989,6 +1000,7 @@ def _insert(
                 send_after=send_after,
                 expires_at=expires_at,
                 window=window,
+                tz=organization.time_zone,
             )
             for pk, public_id, src, ext, request_id in cur.fetchall():
                 key = (src, ext)
