@@ -12,6 +12,9 @@
    at once and drained by the worker (alerts/s), against a burst of the same number of bare
    tasks (tasks/s). The ratio is what the pipeline costs over
    Celery's own round trip.
+3. Worker CPU (user + system of the worker's process group, from /proc) per rating in phase 1
+   and per alert in the burst, against the same per bare task: the cost that decides how many
+   ratings/s one worker sustains, and much less sensitive to a busy machine than wall time.
 
 Goal: rating → alert visible p99 ≤ 1 s at 50 ratings/s (issue 6).
 """
@@ -132,6 +135,24 @@ class MarkerPoller(threading.Thread):
             time.sleep(0.01)
 
 
+def _group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group (the
+    worker: its main process and its pool children, which live as long as it does)."""
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # from field 3 (state) on
+        if int(fields[2]) == pgid:  # field 5: process group
+            ticks += int(fields[11]) + int(fields[12])  # fields 14, 15: utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _paced(n_per_s: float, seconds: float, fire) -> int:
     """Call ``fire(i)`` at a steady rate; returns how many were fired."""
     interval = 1.0 / n_per_s
@@ -146,6 +167,18 @@ def _paced(n_per_s: float, seconds: float, fire) -> int:
             time.sleep(due - now)
         fire(i)
         i += 1
+
+
+def _wait_idle(pgid: int, timeout: float = 60) -> None:
+    """Until the worker's CPU use stays flat for half a second (its queue is empty)."""
+    deadline = time.monotonic() + timeout
+    last = _group_cpu(pgid)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = _group_cpu(pgid)
+        if now - last < 0.02:
+            return
+        last = now
 
 
 def _wait_all(seen: dict, keys, timeout: float) -> None:
@@ -224,19 +257,25 @@ def run(ctx: Context) -> list[Row]:
         committed_tasks.clear()
 
         note(f"latency: {RATE:g} ratings/s for {SECONDS:g} s")
+        pgid = worker.proc.pid
+        cpu0 = _group_cpu(pgid)
         fired = _paced(RATE, SECONDS, rate_one)
         # A worker that falls behind drains its backlog here: the tail shows in p99/max.
         _wait_all(poller.seen, list(committed), 300)
+        cpu_rating = 1000 * (_group_cpu(pgid) - cpu0) / len(committed)
         ctx.check_alive()
         lat = [1000 * (poller.seen[k] - t) for k, t in committed.items()]
         achieved = fired / SECONDS
         note(f"baseline: bare Celery round trips at {RATE:g}/s for {BASELINE_SECONDS:g} s")
+        cpu0 = _group_cpu(pgid)
         _paced(RATE, BASELINE_SECONDS, task_one)
         _wait_all(markers.seen, list(committed_tasks), 60)
+        cpu_task = 1000 * (_group_cpu(pgid) - cpu0) / len(committed_tasks)
         base = [1000 * (markers.seen[k] - t) for k, t in committed_tasks.items()]
         note(
             f"latency p50/p99/max {pct(lat, 50):.0f}/{pct(lat, 99):.0f}/{max(lat):.0f} ms;"
-            f" bare Celery p50/p99 {pct(base, 50):.0f}/{pct(base, 99):.0f} ms"
+            f" bare Celery p50/p99 {pct(base, 50):.0f}/{pct(base, 99):.0f} ms;"
+            f" worker CPU {cpu_rating:.1f} ms/rating vs {cpu_task:.1f} ms/bare task"
         )
 
         note(f"throughput: a burst of {BURST} ratings, then {BURST} bare tasks")
@@ -253,6 +292,7 @@ def run(ctx: Context) -> list[Row]:
                 rate_one(0)
         finally:
             outbox._enqueue_on_commit = real_enqueue
+        cpu0 = _group_cpu(pgid)
         t0 = time.monotonic()
         for org_id, delivery_id, _countdown in held:
             delivery_run_task.apply_async(
@@ -260,7 +300,12 @@ def run(ctx: Context) -> list[Row]:
             )
         _wait_all(poller.seen, list(committed), 300)
         pipeline_rps = BURST / (max(poller.seen[k] for k in committed) - t0)
+        # Every doorbell has been taken once the alerts are visible only if none is queued: let
+        # the tail of (no-op) doorbells finish before reading the CPU.
+        _wait_idle(pgid)
+        cpu_alert = 1000 * (_group_cpu(pgid) - cpu0) / BURST
         committed_tasks.clear()
+        cpu0 = _group_cpu(pgid)
         t0 = time.monotonic()
         for i in range(BURST):
             task_one(i)
@@ -270,6 +315,11 @@ def run(ctx: Context) -> list[Row]:
             note(f"bare-task burst incomplete: {exc}")
         done = [markers.seen[k] for k in committed_tasks if k in markers.seen]
         celery_rps = len(done) / (max(done) - t0) if done else None
+        cpu_burst_task = 1000 * (_group_cpu(pgid) - cpu0) / max(1, len(done))
+        note(
+            f"burst: {pipeline_rps:.1f} alerts/s vs {celery_rps or 0:.1f} bare tasks/s; worker"
+            f" CPU {cpu_alert:.1f} ms/alert vs {cpu_burst_task:.1f} ms/bare task"
+        )
         ctx.check_alive()
     finally:
         poller.stop_flag.set()
@@ -296,5 +346,14 @@ def run(ctx: Context) -> list[Row]:
             "alerts/s",
             celery_rps,
             baseline_unit="tasks/s",
+        ),
+        Row(
+            "worker CPU per rating at the sustained rate (vs per bare task)",
+            cpu_rating,
+            "ms",
+            cpu_task,
+        ),
+        Row(
+            "worker CPU per alert, burst drain (vs per bare task)", cpu_alert, "ms", cpu_burst_task
         ),
     ]

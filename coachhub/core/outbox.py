@@ -6,11 +6,12 @@ The row is the truth; the broker is a doorbell.
   caller's transaction, and rings the doorbell (a task with ids only) when it commits.
 * ``delivery_run`` works in two short transactions:
 
-  1. *claim*: lock the row (``SELECT … FOR UPDATE SKIP LOCKED``), check it is pending and due,
-     count the attempt and push ``next_attempt_at`` a lease ahead; commit. Counting before the
-     consumer runs means an attempt that kills its worker (``kill -9``, OOM, the hard time
-     limit) still counts, so a poison delivery ends ``failed`` after ``OUTBOX_MAX_ATTEMPTS``
-     instead of looping forever; the lease keeps duplicate doorbells and the sweeper away.
+  1. *claim*: if the row is pending, due and not locked (``SKIP LOCKED``), count the attempt
+     and push ``next_attempt_at`` a lease ahead, in one ``UPDATE … RETURNING``; commit.
+     Counting before the consumer runs means an attempt that kills its worker (``kill -9``,
+     OOM, the hard time limit) still counts, so a poison delivery ends ``failed`` after
+     ``OUTBOX_MAX_ATTEMPTS`` instead of looping forever; the lease keeps duplicate doorbells
+     and the sweeper away.
   2. *run*: lock the row again, check it is still this claim, run the consumer in a savepoint
      and mark the row done in the same transaction as the consumer's own writes (its database
      effect and "done" commit together, exactly once). A crash rolls both back; the row stays
@@ -19,6 +20,19 @@ The row is the truth; the broker is a doorbell.
      ``PermanentError`` or the last attempt.
 
   A duplicate doorbell finds the row locked, leased, or done and does nothing.
+* Batches: a consumer registered with ``batch=N`` (short, database-only work, such as
+  evaluating alert rules) is drained N at a time. The doorbell task (``delivery_run(...,
+  batch=True)``), having claimed its own row on a first attempt, also claims up to N-1 other
+  *fresh* (never attempted) due deliveries of the same consumer in the organization with
+  ``SKIP LOCKED``, in the same claim transaction; the run transaction then locks them all at
+  once and runs them, marking each done with its own writes. They run without a savepoint
+  each; if one fails, the transaction is rolled back and the batch runs again with a savepoint
+  per delivery, so the failure is recorded and retried on its own and the others are done.
+  Their own doorbells then find them done. Only fresh rows are batched, so after a crash
+  (``kill -9`` mid-batch) every row of the batch is retried alone: a poison delivery cannot
+  drag its batch-mates to ``failed``.
+  ``batch_memo`` lets the consumer read what every delivery of a batch needs (rules,
+  recipients) once per batch.
 * ``outbox_sweep`` (beat, every ``OUTBOX_SWEEP_INTERVAL`` seconds) re-enqueues pending rows that
   are due by more than ``OUTBOX_SWEEP_GRACE_SECONDS``: lost doorbells, a Redis restart, crashed
   workers, retries scheduled beyond the broker's comfort zone.
@@ -33,6 +47,7 @@ list; tests use it to give a real worker test-only consumers). Put a consumer in
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
 from collections import defaultdict
@@ -41,7 +56,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from coachhub.tenancy.context import current_organization_id, tenant_context
@@ -64,19 +79,35 @@ class Consumer:
     name: str
     event_type: str
     handler: Callable[[Event], None]
+    batch: int = 1
+    batch_order: Callable[[Event], object] | None = None
 
 
 _consumers: dict[str, list[Consumer]] = defaultdict(list)
 _by_name: dict[str, Consumer] = {}
 
 
-def consumer(event_type: str, name: str):
-    """Register ``handler(event)`` for ``event_type``. The name is stored on delivery rows."""
+def consumer(event_type: str, name: str, *, batch: int = 1, batch_order=None):
+    """Register ``handler(event)`` for ``event_type``. The name is stored on delivery rows.
+
+    ``batch > 1``: up to that many due deliveries run in one transaction (see the module
+    docstring); only for short, database-only handlers (no network calls: a batch holds its
+    rows' locks until the last one is done). ``batch_order(event)``: the order a batch runs
+    in (then by id), for handlers that lock rows per some key (say per agent): concurrent
+    batches then take those locks in the same order and cannot deadlock."""
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
 
     def register(handler):
         if name in _by_name and _by_name[name].handler is not handler:
             raise ValueError(f"consumer {name!r} registered twice")
-        c = Consumer(name=name, event_type=event_type, handler=handler)
+        c = Consumer(
+            name=name,
+            event_type=event_type,
+            handler=handler,
+            batch=batch,
+            batch_order=batch_order,
+        )
         if name not in _by_name:
             _consumers[event_type].append(c)
         _by_name[name] = c
@@ -162,91 +193,232 @@ def retry_delay(attempts: int) -> float:
     return min(600.0, base * (2 ** max(0, attempts - 1))) * random.uniform(0.5, 1.0)
 
 
+# The claim runs on every doorbell (the duplicates too): two short statements of plain SQL
+# rather than ORM queries, whose building cost the worker several times their run time.
+_T = Delivery._meta.db_table
+_CLAIM_SQL = f"""
+    UPDATE {_T} SET attempts = attempts + 1, next_attempt_at = %(lease)s
+    WHERE id = (
+        SELECT id FROM {_T}
+        WHERE id = %(id)s AND organization_id = %(org)s AND status = %(pending)s
+          AND next_attempt_at <= %(now)s
+        FOR UPDATE SKIP LOCKED)
+    RETURNING consumer, attempts"""  # noqa: S608
+_WHY_NOT_SQL = f"""
+    SELECT status, next_attempt_at FROM {_T}
+    WHERE id = %s AND organization_id = %s FOR UPDATE SKIP LOCKED"""  # noqa: S608
+# A materialized CTE, not "WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)": Postgres may
+# run such a subquery more than once, and each run picks (and the UPDATE takes) n more rows.
+_CLAIM_FRESH_SQL = f"""
+    WITH picked AS MATERIALIZED (
+        SELECT id FROM {_T}
+        WHERE organization_id = %(org)s AND consumer = %(consumer)s AND status = %(pending)s
+          AND attempts = 0 AND next_attempt_at <= %(now)s
+        ORDER BY next_attempt_at, id LIMIT %(n)s
+        FOR UPDATE SKIP LOCKED)
+    UPDATE {_T} AS d SET attempts = 1, next_attempt_at = %(lease)s
+    FROM picked WHERE d.id = picked.id
+    RETURNING d.id"""  # noqa: S608
+
+
+def _claim_row(organization_id: int, delivery_id: int) -> tuple[str, str, int]:
+    """Inside the claim transaction: if the row is pending, due and not locked, count the
+    attempt and lease it. Returns (outcome, consumer, attempt)."""
+    now = timezone.now()
+    params = {
+        "id": delivery_id,
+        "org": organization_id,
+        "pending": DeliveryStatus.PENDING,
+        "now": now,
+        "lease": now + timedelta(seconds=settings.OUTBOX_CLAIM_LEASE_SECONDS),
+    }
+    with connection.cursor() as cur:
+        cur.execute(_CLAIM_SQL, params)
+        row = cur.fetchone()
+        if row:
+            return "claimed", row[0], row[1]
+        # Why not (for logs and tests).
+        cur.execute(_WHY_NOT_SQL, [delivery_id, organization_id])
+        row = cur.fetchone()
+    if row is None:
+        return "locked-or-missing", "", 0
+    status, next_attempt_at = row
+    if status != DeliveryStatus.PENDING:
+        return "already-" + status, "", 0
+    if next_attempt_at > now:
+        # Leased by a running attempt, or a retry not yet due. No tolerance: a countdown's
+        # ETA is never before next_attempt_at (both are set before the doorbell is sent),
+        # and a tolerance would let a duplicate doorbell steal a fresh lease.
+        return "not-due", "", 0
+    return "locked-or-missing", "", 0  # it was locked a moment ago
+
+
+def _claim_fresh(organization_id: int, consumer: str, n: int) -> list[int]:
+    """Inside the claim transaction: up to ``n`` due, never attempted, unlocked deliveries of
+    ``consumer``, oldest first, with their first attempt counted and leased."""
+    now = timezone.now()
+    with connection.cursor() as cur:
+        cur.execute(
+            _CLAIM_FRESH_SQL,
+            {
+                "org": organization_id,
+                "consumer": consumer,
+                "pending": DeliveryStatus.PENDING,
+                "now": now,
+                "lease": now + timedelta(seconds=settings.OUTBOX_CLAIM_LEASE_SECONDS),
+                "n": n,
+            },
+        )
+        return [pk for (pk,) in cur.fetchall()]
+
+
 def _claim(organization_id: int, delivery_id: int) -> tuple[str, int]:
     """Transaction 1: count the attempt and lease the row. Returns (outcome, attempt)."""
+    outcome, claims = _claim_batch(organization_id, delivery_id, batch=False)
+    return outcome, claims.get(delivery_id, 0)
+
+
+def _claim_batch(organization_id: int, delivery_id: int, *, batch: bool) -> tuple[str, dict]:
+    """Transaction 1 for the row rung and, with ``batch`` and a consumer that takes batches,
+    fresh due rows of the same consumer. Returns (outcome of the row rung, {id: attempt})."""
     with tenant_context(organization_id):
-        delivery = (
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(pk=delivery_id, organization_id=organization_id)
-            .first()
-        )
-        if delivery is None:
-            return "locked-or-missing", 0
-        if delivery.status != DeliveryStatus.PENDING:
-            return "already-" + delivery.status, 0
-        now = timezone.now()
-        if delivery.next_attempt_at > now:
-            # Leased by a running attempt, or a retry not yet due. No tolerance: a countdown's
-            # ETA is never before next_attempt_at (both are set before the doorbell is sent),
-            # and a tolerance would let a duplicate doorbell steal a fresh lease.
-            return "not-due", 0
-        delivery.attempts += 1
-        delivery.next_attempt_at = now + timedelta(seconds=settings.OUTBOX_CLAIM_LEASE_SECONDS)
-        delivery.save(update_fields=["attempts", "next_attempt_at"])
-        return "claimed", delivery.attempts
+        outcome, name, attempt = _claim_row(organization_id, delivery_id)
+        if outcome != "claimed":
+            return outcome, {}
+        claims = {delivery_id: attempt}
+        registered = consumer_named(name) if batch else None
+        # A retry (attempts > 1) runs alone: it may be the one that crashed its batch.
+        if registered and registered.batch > 1 and attempt == 1:
+            for pk in _claim_fresh(organization_id, name, registered.batch - 1):
+                claims[pk] = 1
+        return outcome, claims
 
 
-def delivery_run(organization_id: int, delivery_id: int) -> str:
-    """Run one delivery if it is pending and due. Returns what happened (for logs and tests):
-    ``done``, ``retry``, ``failed``, ``locked-or-missing``, ``already-done``,
-    ``already-failed``, ``not-due`` or ``lost-claim``."""
-    outcome, attempt = _claim(organization_id, delivery_id)
+_batch_memo: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "coachhub_outbox_batch_memo", default=None
+)
+
+
+def batch_memo(key, load: Callable):
+    """``load()`` once per delivery batch (one transaction of one organization) and reuse it
+    for the batch's other deliveries: for what every delivery reads and none writes (rules,
+    recipients). Outside a delivery run it simply calls ``load()``."""
+    memo = _batch_memo.get()
+    if memo is None:
+        return load()
+    key = (current_organization_id(), key)
+    if key not in memo:
+        memo[key] = load()
+    return memo[key]
+
+
+def delivery_run(organization_id: int, delivery_id: int, *, batch: bool = False) -> str:
+    """Run one delivery if it is pending and due. Returns what happened to it (for logs and
+    tests): ``done``, ``retry``, ``failed``, ``locked-or-missing``, ``already-done``,
+    ``already-failed``, ``not-due`` or ``lost-claim``. With ``batch`` (the doorbell task) a
+    consumer registered with ``batch=N`` also runs up to N-1 other fresh due deliveries."""
+    outcome, claims = _claim_batch(organization_id, delivery_id, batch=batch)
     if outcome != "claimed":
         return outcome
+    return _run_claimed(organization_id, claims)[delivery_id]
+
+
+class _Isolate(Exception):
+    """A handler failed in a batch run without savepoints: roll it back, rerun isolated."""
+
+
+def _run_claimed(organization_id: int, claims: dict[int, int]) -> dict[int, str]:
+    """Transaction 2: each claimed row still ours runs with its "done" in one transaction.
+
+    Batch consumers (``batch > 1``: database-only handlers) run without a savepoint each (two
+    round trips per delivery saved); if one of them fails, the whole transaction is rolled back
+    and the batch runs again with a savepoint per delivery, so only the failing one is
+    recorded as failed (its batch-mates' effects are simply redone)."""
+    try:
+        return _run_locked(organization_id, claims, isolate=False)
+    except (_Isolate, DatabaseError):
+        log.info("outbox batch of %s rolled back; running it delivery by delivery", len(claims))
+        return _run_locked(organization_id, claims, isolate=True)
+
+
+def _run_locked(organization_id: int, claims: dict[int, int], *, isolate: bool) -> dict:
+    outcomes = dict.fromkeys(claims, "lost-claim")
     with tenant_context(organization_id):
-        # Wait for the lock here (no SKIP LOCKED): the claim is ours, and whoever holds the row
-        # is a duplicate doorbell's claim check (milliseconds) or an attempt whose lease ran out
-        # (then we find the row done, or no longer our claim).
-        delivery = (
+        # Wait for the locks here (no SKIP LOCKED): the claims are ours, and whoever holds a
+        # row is a duplicate doorbell's claim check (milliseconds) or an attempt whose lease ran
+        # out (then we find the row done, or no longer our claim). Locked in id order.
+        rows = list(
             Delivery.objects.select_for_update(of=("self",))
             .select_related("event")
-            .filter(pk=delivery_id, organization_id=organization_id)
-            .first()
+            .filter(pk__in=list(claims), organization_id=organization_id)
+            .order_by("pk")
         )
-        if (
-            delivery is None
-            or delivery.status != DeliveryStatus.PENDING
-            or delivery.attempts != attempt
-        ):
-            return "lost-claim"  # someone else took it over between the two transactions
-        registered = consumer_named(delivery.consumer)
-        now = timezone.now()
+        registered = consumer_named(rows[0].consumer) if len(rows) > 1 else None
+        if registered and registered.batch_order:
+            rows.sort(key=lambda d: (registered.batch_order(d.event), d.pk))
+        token = _batch_memo.set({})
         try:
-            if registered is None:
-                raise PermanentError(f"no consumer named {delivery.consumer!r} is registered")
+            for delivery in rows:
+                if (
+                    delivery.status == DeliveryStatus.PENDING
+                    and delivery.attempts == claims[delivery.pk]
+                ):
+                    outcomes[delivery.pk] = _run_one(organization_id, delivery, isolate=isolate)
+                # else someone else took it over between the two transactions: lost-claim
+        finally:
+            _batch_memo.reset(token)
+    return outcomes
+
+
+def _run_one(organization_id: int, delivery: Delivery, *, isolate: bool = True) -> str:
+    """Run the consumer (in a savepoint unless it takes batches and ``isolate`` is off);
+    record done, a retry or the failure on the row."""
+    registered = consumer_named(delivery.consumer)
+    now = timezone.now()
+    try:
+        if registered is None:
+            raise PermanentError(f"no consumer named {delivery.consumer!r} is registered")
+        if isolate or registered.batch == 1:
             with transaction.atomic():
                 registered.handler(delivery.event)
-        except Exception as exc:
-            permanent = isinstance(exc, PermanentError)
-            delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if permanent or delivery.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-                delivery.status = DeliveryStatus.FAILED
-                delivery.done_at = now
-                log.error(
-                    "delivery %s (%s) failed permanently after %s attempt(s): %s",
-                    delivery.pk,
-                    delivery.consumer,
-                    delivery.attempts,
-                    exc,
-                )
-            else:
-                delay = retry_delay(delivery.attempts)
-                delivery.next_attempt_at = now + timedelta(seconds=delay)
-                _enqueue_on_commit(organization_id, delivery.pk, delay)
-                log.warning(
-                    "delivery %s (%s) attempt %s failed: %s",
-                    delivery.pk,
-                    delivery.consumer,
-                    delivery.attempts,
-                    exc,
-                )
-            delivery.save(update_fields=["last_error", "status", "done_at", "next_attempt_at"])
-            return "failed" if delivery.status == DeliveryStatus.FAILED else "retry"
-        delivery.status = DeliveryStatus.DONE
-        delivery.done_at = timezone.now()
-        delivery.last_error = ""
-        delivery.save(update_fields=["last_error", "status", "done_at"])
-        return "done"
+        else:
+            try:
+                registered.handler(delivery.event)
+            except Exception as exc:
+                raise _Isolate() from exc
+    except _Isolate:
+        raise
+    except Exception as exc:
+        permanent = isinstance(exc, PermanentError)
+        delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if permanent or delivery.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.done_at = now
+            log.error(
+                "delivery %s (%s) failed permanently after %s attempt(s): %s",
+                delivery.pk,
+                delivery.consumer,
+                delivery.attempts,
+                exc,
+            )
+        else:
+            delay = retry_delay(delivery.attempts)
+            delivery.next_attempt_at = now + timedelta(seconds=delay)
+            _enqueue_on_commit(organization_id, delivery.pk, delay)
+            log.warning(
+                "delivery %s (%s) attempt %s failed: %s",
+                delivery.pk,
+                delivery.consumer,
+                delivery.attempts,
+                exc,
+            )
+        delivery.save(update_fields=["last_error", "status", "done_at", "next_attempt_at"])
+        return "failed" if delivery.status == DeliveryStatus.FAILED else "retry"
+    delivery.status = DeliveryStatus.DONE
+    delivery.done_at = timezone.now()
+    delivery.last_error = ""
+    delivery.save(update_fields=["last_error", "status", "done_at"])
+    return "done"
 
 
 def outbox_sweep(limit_per_org: int = 500) -> int:

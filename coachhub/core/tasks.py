@@ -12,8 +12,9 @@ from . import notifications, outbox  # noqa: F401  (notifications registers its 
 
 @shared_task(name="coachhub.delivery_run", **RETRY_DEFAULTS)
 def delivery_run_task(*, organization_id: int, delivery_id: int) -> str:
-    # Not a TenantTask: delivery_run opens its own tenant transaction around the row lock.
-    return outbox.delivery_run(organization_id, delivery_id)
+    # Not a TenantTask: delivery_run opens its own tenant transactions around the row locks.
+    # batch=True: a consumer registered with batch=N drains up to N fresh due rows per run.
+    return outbox.delivery_run(organization_id, delivery_id, batch=True)
 
 
 @shared_task(name="coachhub.outbox_sweep", **RETRY_DEFAULTS)

@@ -8,21 +8,33 @@ alert, its inbox rows, its channel deliveries and "done" commit together, exactl
   it; matching again clears the mark.
 * Rolling averages fire on the crossing: a per (rule, agent) row remembers "below", locked while
   evaluating so two ratings of one agent cannot both see the crossing.
+
+The consumer drains deliveries in batches (``batch=N`` in coaching/consumers.py). What every
+response of a batch needs — the organization's rules, the recipients per team, the Slack target
+and the webhook endpoint — is read once per batch (``batch_memo``), and the queries per response
+do not grow with the number of rules or recipients: one read of the response (with its
+organization and the alerts it already raised), one ``INSERT … ON CONFLICT DO NOTHING`` for
+every rule that fired, then per new alert its inbox rows and ``alert.created`` event (plus a
+constant few for rolling averages and channels). tests/test_alerts_pipeline.py asserts the
+counts.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Q, TextField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from coachhub.core.models import Notification
-from coachhub.core.outbox import event_record
-from coachhub.tenancy.models import Membership, Organization, Role, TeamLead
+from coachhub.core.outbox import batch_memo, event_record
+from coachhub.tenancy.models import Membership, Organization, Role
 from feedback.models import Mode, RequestKind, Response
 
 from ..models import (
@@ -46,13 +58,20 @@ EVENT_ALERT_CREATED = "alert.created"
 
 
 def rules_for(organization_id: int, team_id: int | None) -> list[AlertRule]:
-    qs = AlertRule.objects.filter(organization_id=organization_id, is_active=True)
-    return list(qs.filter(Q(team__isnull=True) | Q(team_id=team_id)).order_by("id"))
+    """The active rules that apply to a response of ``team_id`` (the organization's and the
+    team's), read once per delivery batch for every team."""
+    rules = batch_memo(
+        "coaching.rules",
+        lambda: list(
+            AlertRule.objects.filter(organization_id=organization_id, is_active=True).order_by("id")
+        ),
+    )
+    return [r for r in rules if r.team_id is None or r.team_id == team_id]
 
 
-def rolling_average(response: Response, window: int) -> tuple[int, Decimal | None]:
-    """(how many, average) of the agent's last ``window`` counted star ratings."""
-    stars = list(
+def recent_stars(response: Response, n: int) -> list[int]:
+    """The agent's last ``n`` counted star ratings, newest first."""
+    return list(
         Response.objects.filter(
             organization_id=response.organization_id,
             agent_id=response.agent_id,
@@ -63,39 +82,105 @@ def rolling_average(response: Response, window: int) -> tuple[int, Decimal | Non
             request__kind=RequestKind.INITIAL,
         )
         .order_by("-submitted_at", "-id")
-        .values_list("stars", flat=True)[:window]
+        .values_list("stars", flat=True)[:n]
     )
-    if not stars:
-        return 0, None
-    return len(stars), Decimal(sum(stars)) / len(stars)
 
 
-def _rolling_crossing(rule: AlertRule, response: Response) -> str | None:
-    state, _ = RuleAgentState.objects.select_for_update().get_or_create(
-        organization_id=response.organization_id, rule=rule, agent_id=response.agent_id
+def _rolling_crossings(rules: list[AlertRule], response: Response) -> dict[int, str]:
+    """{rule id: reason} for the rolling-average rules whose line the agent just crossed.
+    A constant number of queries for any number of rules: the (rule, agent) state rows are
+    made if missing and locked together, the stars read once for the widest window."""
+    org_id, agent_id = response.organization_id, response.agent_id
+    RuleAgentState.objects.bulk_create(
+        [RuleAgentState(organization_id=org_id, rule=r, agent_id=agent_id) for r in rules],
+        ignore_conflicts=True,
     )
-    n, avg = rolling_average(response, rule.window)
-    below = n >= rule.window and avg < rule.threshold
-    crossed = below and not state.below
-    if below != state.below:
-        state.below = below
-        state.updated_at = timezone.now()
-        state.save(update_fields=["below", "updated_at"])
-    if crossed:
-        return (
-            f"Average of the last {rule.window} ratings fell to {avg:.2f} "
-            f"(below {rule.threshold.normalize()})"
+    states = {
+        s.rule_id: s
+        for s in RuleAgentState.objects.select_for_update().filter(
+            organization_id=org_id, agent_id=agent_id, rule_id__in=[r.pk for r in rules]
         )
-    return None
+    }
+    stars = recent_stars(response, max(r.window for r in rules))
+    reasons: dict[int, str] = {}
+    flips: dict[bool, list[int]] = {True: [], False: []}
+    for rule in rules:
+        window = stars[: rule.window]
+        below = len(window) == rule.window and Decimal(sum(window)) / len(window) < rule.threshold
+        state = states[rule.pk]
+        if below and not state.below:
+            avg = Decimal(sum(window)) / len(window)
+            reasons[rule.pk] = (
+                f"Average of the last {rule.window} ratings fell to {avg:.2f} "
+                f"(below {rule.threshold.normalize()})"
+            )
+        if below != state.below:
+            flips[below].append(state.pk)
+    now = timezone.now()
+    for below, ids in flips.items():
+        if ids:
+            RuleAgentState.objects.filter(organization_id=org_id, pk__in=ids).update(
+                below=below, updated_at=now
+            )
+    return reasons
+
+
+# What the rules, the messages and the payloads read (a deferred field would cost a query per
+# response: tests/test_alerts_pipeline.py counts them).
+_RESPONSE_FIELDS = (
+    "organization_id",
+    "public_id",
+    "interaction_id",
+    "agent_id",
+    "team_id",
+    "stars",
+    "resolved",
+    "nps",
+    "comment",
+    "confirmed",
+    "organization__slug",
+    "organization__name",
+    "interaction__mode",
+    "interaction__public_id",
+    "interaction__external_id",
+    "request__kind",
+    "agent__public_id",
+    "agent__user__first_name",
+    "agent__user__last_name",
+    "agent__user__email",
+)
+
+
+# The alerts a response already has, as JSON [[id, rule id, no longer matches], …], read with
+# the response (a correlated subquery: one round trip, and cheap to build, unlike the ORM's).
+_RAISED_SQL = (
+    "SELECT COALESCE(json_agg(json_build_array(a.id, a.rule_id, a.no_longer_matches)), '[]')"
+    "::text FROM coaching_alert a WHERE a.organization_id = feedback_response.organization_id"
+    " AND a.response_id = feedback_response.id"
+)
+
+
+def _response_of(organization_id: int, response_public_id: str) -> Response | None:
+    """The response with what the rules and messages read, and ``raised``: {rule id: (alert
+    id, no longer matches)} of the alerts it already has."""
+    found = list(
+        Response.objects.select_related("organization", "interaction", "request", "agent__user")
+        .only(*_RESPONSE_FIELDS)
+        .annotate(raised_json=RawSQL(_RAISED_SQL, (), output_field=TextField()))  # noqa: S611 (constant SQL)
+        .filter(organization_id=organization_id, public_id=response_public_id)
+    )
+    if not found:
+        return None
+    response = found[0]
+    response.raised = {
+        rule: (pk, no_longer) for pk, rule, no_longer in json.loads(response.raised_json)
+    }
+    return response
 
 
 def response_evaluate(organization_id: int, response_public_id: str) -> list[Alert]:
     """Run the organization's rules on a response as it is now. Returns the new alerts."""
-    response = (
-        Response.objects.select_related("interaction", "request", "agent__user")
-        .filter(organization_id=organization_id, public_id=response_public_id)
-        .first()
-    )
+    response = _response_of(organization_id, response_public_id)
     if response is None or not response.confirmed:
         return []
     interaction = response.interaction
@@ -107,46 +192,38 @@ def response_evaluate(organization_id: int, response_public_id: str) -> list[Ale
         nps=response.nps,
         comment=response.comment,
     )
-    existing = {
-        a.rule_id: a
-        for a in Alert.objects.filter(organization_id=organization_id, response=response)
-    }
-    created: list[Alert] = []
+    existing = response.raised
+    rules = rules_for(organization_id, response.team_id)
+    rolling = [r for r in rules if r.kind == RuleKind.ROLLING_AVERAGE]
+    crossed = _rolling_crossings(rolling, response) if rolling else {}
     now = timezone.now()
-    for rule in rules_for(organization_id, response.team_id):
+    fired: list[tuple[AlertRule, str]] = []
+    marks: dict[bool, list[int]] = {True: [], False: []}  # no_longer_matches → alert ids
+    for rule in rules:
         if rule.kind == RuleKind.ROLLING_AVERAGE:
-            reason = _rolling_crossing(rule, response)
-            if reason and rule.pk not in existing:
-                alert = _alert_create(rule, response, reason, now)
-                if alert:
-                    created.append(alert)
-            continue  # a crossing is a moment: it is not "un-matched" by later edits
+            # A crossing is a moment: it is not "un-matched" by later edits.
+            if rule.pk in crossed and rule.pk not in existing:
+                fired.append((rule, crossed[rule.pk]))
+            continue
         reason = rule_logic.matches(rule, answer)
         alert = existing.get(rule.pk)
         if alert is None:
             if reason:
-                alert = _alert_create(rule, response, reason, now)
-                if alert:
-                    created.append(alert)
-        elif bool(reason) == alert.no_longer_matches:
+                fired.append((rule, reason))
+        elif bool(reason) == alert[1]:  # (id, no longer matches)
             # Changed since: mark (or clear the mark), never delete.
-            Alert.objects.filter(organization_id=organization_id, pk=alert.pk).update(
-                no_longer_matches=not reason,
-                no_longer_matches_at=None if reason else now,
+            marks[not reason].append(alert[0])
+    for no_longer, ids in marks.items():
+        if ids:
+            Alert.objects.filter(organization_id=organization_id, pk__in=ids).update(
+                no_longer_matches=no_longer,
+                no_longer_matches_at=now if no_longer else None,
                 updated_at=now,
             )
-    if created:
-        organization = Organization.objects.get(pk=organization_id)
-        for alert in created:
-            _alert_notify(organization, alert, response)
-    return created
-
-
-def _alert_create(rule: AlertRule, response: Response, reason: str, now) -> Alert | None:
-    try:
-        with transaction.atomic():  # savepoint: a conflict must not spoil the delivery's tx
-            return Alert.objects.create(
-                organization_id=response.organization_id,
+    created = _alerts_insert(
+        [
+            Alert(
+                organization_id=organization_id,
                 rule=rule,
                 response=response,
                 interaction_id=response.interaction_id,
@@ -156,30 +233,74 @@ def _alert_create(rule: AlertRule, response: Response, reason: str, now) -> Aler
                 created_at=now,
                 updated_at=now,
             )
-    except IntegrityError:
-        return None  # already raised for this (rule, response)
-
-
-def alert_recipients(organization_id: int, team_id: int | None) -> list[Membership]:
-    """The supervisors leading the alert's team; the admins when nobody leads it."""
-    leads = []
-    if team_id is not None:
-        leads = list(
-            Membership.objects.filter(
-                organization_id=organization_id,
-                is_active=True,
-                pk__in=TeamLead.objects.filter(
-                    organization_id=organization_id, team_id=team_id
-                ).values("membership_id"),
-            ).select_related("user")
-        )
-    if leads:
-        return leads
-    return list(
-        Membership.objects.filter(
-            organization_id=organization_id, is_active=True, role=Role.ADMIN
-        ).select_related("user")
+            for rule, reason in fired
+        ]
     )
+    for alert in created:
+        _alert_notify(response.organization, alert, response)
+    return created
+
+
+def _alerts_insert(alerts: list[Alert]) -> list[Alert]:
+    """Insert the alerts in one ``INSERT … ON CONFLICT DO NOTHING RETURNING``; returns those
+    that are new. A (rule, response) that already has its alert — raised meanwhile by a
+    concurrent evaluation of the same response — is skipped: the unique constraint decides,
+    without a savepoint per alert."""
+    if not alerts:
+        return []
+    meta = Alert._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    qn = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)})"  # noqa: S608
+        f" VALUES {', '.join([row] * len(alerts))}"
+        " ON CONFLICT ON CONSTRAINT alert_once_per_response DO NOTHING"
+        f" RETURNING {qn(meta.pk.column)}, {qn(meta.get_field('public_id').column)}"
+    )
+    params = [
+        f.get_db_prep_save(f.pre_save(alert, add=True), connection)
+        for alert in alerts
+        for f in fields
+    ]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        new = {str(public_id): pk for pk, public_id in cur.fetchall()}
+    created = []
+    for alert in alerts:
+        if str(alert.public_id) in new:
+            alert.pk = new[str(alert.public_id)]
+            alert._state.adding, alert._state.db = False, connection.alias
+            created.append(alert)
+    return created
+
+
+class Recipient(NamedTuple):
+    """Who gets an alert: the membership, and where its e-mail goes if they want e-mail."""
+
+    id: int
+    email: str
+    email_notifications: bool
+
+
+def alert_recipients(organization_id: int, team_id: int | None) -> list[Recipient]:
+    """The supervisors leading the alert's team; the admins when nobody leads it (one query:
+    the team's leads and the admins, told apart in Python)."""
+    rows = (
+        Membership.objects.filter(organization_id=organization_id, is_active=True)
+        .filter((Q(role=Role.ADMIN) | Q(leads__team_id=team_id)) if team_id else Q(role=Role.ADMIN))
+        .order_by("id")
+        .values_list("id", "user__email", "email_notifications", "role", "leads__team_id")
+    )
+    leads: dict[int, Recipient] = {}
+    admins: dict[int, Recipient] = {}
+    for pk, email, wants_email, role, led_team in rows:
+        recipient = Recipient(pk, email or "", wants_email)
+        if team_id is not None and led_team == team_id:
+            leads[pk] = recipient
+        if role == Role.ADMIN:
+            admins[pk] = recipient
+    return list((leads or admins).values())
 
 
 def alert_path(organization, alert: Alert) -> str:
@@ -245,7 +366,10 @@ def _alert_notify(organization, alert: Alert, response: Response) -> None:
     """Inbox rows, the ``alert.created`` event and each chosen channel's delivery, all in the
     alert's transaction."""
     rule = alert.rule
-    recipients = alert_recipients(organization.pk, alert.team_id)
+    recipients = batch_memo(
+        ("coaching.recipients", alert.team_id),
+        lambda: alert_recipients(organization.pk, alert.team_id),
+    )
     path = alert_path(organization, alert)
     title = f"Alert: {response.agent.display_name} — {alert.reason}"[:200]
     # The inbox is always on. Written directly (not notify()): whether e-mail goes out is the
@@ -254,7 +378,7 @@ def _alert_notify(organization, alert: Alert, response: Response) -> None:
         [
             Notification(
                 organization_id=organization.pk,
-                recipient=m,
+                recipient_id=m.id,
                 kind="alert",
                 title=title,
                 body=response.comment[:500],
@@ -270,20 +394,23 @@ def _alert_notify(organization, alert: Alert, response: Response) -> None:
     if AlertChannel.EMAIL in channels:
         body = email_text(organization, alert, response)
         for m in recipients:
-            if m.email_notifications and m.user.email:
+            if m.email_notifications and m.email:
                 rows.append(
                     ChannelDelivery(
                         kind=DeliveryKind.EMAIL,
                         event_id=event.public_id,
                         event_type=EVENT_ALERT_CREATED,
                         alert=alert,
-                        target=m.user.email,
+                        target=m.email,
                         subject=f"[{organization.name}] {title}"[:200],
                         body=body,
                     )
                 )
     if AlertChannel.SLACK in channels:
-        target = slack_target_for(organization.pk, alert.team_id)
+        target = batch_memo(
+            ("coaching.slack", alert.team_id),
+            lambda: slack_target_for(organization.pk, alert.team_id),
+        )
         if target:
             rows.append(
                 ChannelDelivery(

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from coachhub.core.outbox import MAX_COUNTDOWN, retry_delay
+from coachhub.core.outbox import MAX_COUNTDOWN, batch_memo, retry_delay
 from coachhub.tenancy.context import tenant_context
 
 from ..models import (
@@ -262,8 +262,8 @@ def webhook_delete(endpoint: OutboundWebhook) -> None:
 
 def webhook_delivery(organization, *, event_id, event_type, created_at, data, alert=None):
     """The (unsaved) delivery of one event to the organization's webhook, or None if it has
-    no active webhook."""
-    endpoint = webhook_of(organization)
+    no active webhook. (The endpoint is read once per outbox delivery batch.)"""
+    endpoint = batch_memo("coaching.webhook", lambda: webhook_of(organization))
     if endpoint is None or not endpoint.is_active:
         return None
     return ChannelDelivery(
