@@ -278,9 +278,7 @@ class _Agents:
         return (self.by_email if kind == "email" else self.by_employee_id).get(value)
 
 
-_AGENTS = Prepared(
-    "feedback_ingest_agents",
-    """
+_AGENTS_SQL = """
 SELECT m.id, m.team_id, m.public_id, lower(u.email), p.employee_id, p.display_name,
        u.first_name, u.last_name, t.public_id, t.name
 FROM coachhub_membership m
@@ -290,29 +288,36 @@ LEFT JOIN coachhub_agentprofile p
 LEFT JOIN coachhub_team t ON t.id = m.team_id AND t.organization_id = m.organization_id
 WHERE m.organization_id = $1 AND m.is_active AND m.role = 'agent'
   AND (lower(u.email) = ANY($2) OR p.employee_id = ANY($3))
-""",
-    ["bigint", "text[]", "text[]"],
-)
+"""
+_AGENTS = Prepared("feedback_ingest_agents", _AGENTS_SQL, ["bigint", "text[]", "text[]"])
 
 
-def _agents_for(organization, refs: Iterable[tuple[str, str]]) -> _Agents:
-    """Active agents of the organization named by ``refs``, in one query."""
-    emails = {v for k, v in refs if k == "email"}
-    employee_ids = {v for k, v in refs if k == "employee_id"}
+def _agent_rows(rows) -> _Agents:
     agents = _Agents({}, {})
-    if not emails and not employee_ids:
-        return agents
-    # Raw SQL: this runs on every API call, and the ORM's query building costs more than the
-    # query itself. Same tables and filters as Membership.objects (RLS applies as usual).
-    with connection.cursor() as cur:
-        _AGENTS.execute(cur, [organization.pk, sorted(emails), sorted(employee_ids)])
-        rows = cur.fetchall()
     for row in rows:
         info = AgentInfo(*row)
         agents.by_email[info.email] = info
         if info.employee_id:
             agents.by_employee_id[info.employee_id] = info
     return agents
+
+
+def _agent_refs(refs: Iterable[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    emails = {v for k, v in refs if k == "email"}
+    employee_ids = {v for k, v in refs if k == "employee_id"}
+    return sorted(emails), sorted(employee_ids)
+
+
+def _agents_for(organization, refs: Iterable[tuple[str, str]]) -> _Agents:
+    """Active agents of the organization named by ``refs``, in one query."""
+    emails, employee_ids = _agent_refs(refs)
+    if not emails and not employee_ids:
+        return _Agents({}, {})
+    # Raw SQL: this runs on every API call, and the ORM's query building costs more than the
+    # query itself. Same tables and filters as Membership.objects (RLS applies as usual).
+    with connection.cursor() as cur:
+        _AGENTS.execute(cur, [organization.pk, emails, employee_ids])
+        return _agent_rows(cur.fetchall())
 
 
 def _validate(raw: dict, i: int, errors: _Errors, *, channels: set[str], now: datetime):
@@ -442,9 +447,10 @@ def _check_call(organization, mode: str, name: str) -> None:
         raise ValueError(f"unknown mode {mode!r}")
 
 
-def _prepare(organization, items, source, mode, default_source, error_prefix, now):
+def _prepare(organization, items, source, mode, default_source, error_prefix, now, history=None):
     """Keys, known stored duplicates, and the validated new items (agents resolved), plus
-    errors.
+    errors, and (to ingest: ``history`` given) the send plan with its suppression facts, read
+    in the same round trip as the agents.
 
     Stored duplicates are not looked up first: in the common case (new interactions) that is
     a query for nothing, and a duplicate that slips through is caught by ON CONFLICT anyway.
@@ -470,7 +476,12 @@ def _prepare(organization, items, source, mode, default_source, error_prefix, no
         clean = _validate(raw, i, errors, channels=channels, now=now)
         if clean is not None:
             new.append((i, key, clean))
-    agents = _agents_for(organization, [c["agent_ref"] for _, _, c in new])
+    refs = [c["agent_ref"] for _, _, c in new]
+    if history is None:
+        plan, agents = None, _agents_for(organization, refs)
+    else:
+        plan = _send_plan(organization, mode, history, new, now)
+        agents = _agents_and_suppression(organization, refs, plan)
     for i, _, clean in new:
         agent = agents.get(clean["agent_ref"])
         if agent is None:
@@ -486,7 +497,7 @@ def _prepare(organization, items, source, mode, default_source, error_prefix, no
         failing = {i for i in errors.indices() if keys[i] is not None}
         existing = _existing(organization, mode, {keys[i] for i in failing})
         errors.drop({i for i in failing if keys[i] in existing})
-    return keys, existing, new, errors
+    return keys, existing, new, errors, plan
 
 
 def interaction_ingest(organization, item: dict, **kwargs) -> IngestResult:
@@ -507,7 +518,7 @@ def interactions_validate(
     """Every error ``interactions_ingest`` would report for ``items``, writing nothing (e.g. a
     CSV import's check before the admin confirms). Same arguments as ``interactions_ingest``."""
     _check_call(organization, mode, "interactions_validate")
-    *_, errors = _prepare(
+    *_, errors, _plan = _prepare(
         organization, items, source, mode, default_source, error_prefix, timezone.now()
     )
     return errors.sorted()
@@ -532,8 +543,8 @@ def interactions_ingest(
     """
     _check_call(organization, mode, "interactions_ingest")
     now = timezone.now()
-    keys, existing, new, errors = _prepare(
-        organization, items, source, mode, default_source, error_prefix, now
+    keys, existing, new, errors, plan = _prepare(
+        organization, items, source, mode, default_source, error_prefix, now, history
     )
     if errors.items:
         raise IngestValidationError(errors.sorted())
@@ -543,7 +554,7 @@ def interactions_ingest(
     # import): an error here fails the caller's transaction, which is what every caller wants,
     # and saves two round trips on the hot path.
     with transaction.atomic(savepoint=False):
-        created = _insert(organization, mode, history, new, now) if new else {}
+        created = _insert(organization, mode, history, new, now, plan) if new else {}
         # Race: a concurrent call stored one of "our" keys first; ON CONFLICT left it to them.
         missing = {key for _, key, _ in new if key not in created}
         if missing:
@@ -596,11 +607,6 @@ def _existing(organization, mode: str, keys: set[tuple[str, str]]) -> dict:
         return {(s, e): (pk, pub) for s, e, pk, pub in cur.fetchall()}
 
 
-_UNSUBSCRIBED = Prepared(
-    "feedback_ingest_unsubscribed",
-    "SELECT email, 'u' FROM feedback_unsubscribe WHERE organization_id = $1 AND email = ANY($2)",
-    ["bigint", "text[]"],
-)
 _LOCK = Prepared(
     "feedback_ingest_lock",
     """
@@ -609,97 +615,133 @@ FROM (SELECT DISTINCT hashtextextended($1 || e, 0) AS k FROM unnest($2) AS e ORD
 """,
     ["text", "text[]"],
 )
-_CHECK_SQL = """
-SELECT email, 'u' FROM feedback_unsubscribe WHERE organization_id = $1 AND email = ANY({emails})
+# The agents (kind 'a', the columns of AgentInfo) and, for the customer addresses a survey
+# may go to, the unsubscribed ones ('u') and those surveyed since $5 ('s': a live initial
+# request still scheduled or sent; none when $5 is NULL, no suppression period). One result,
+# so the agents and the suppression facts are one round trip.
+_SUPPRESSION_FACTS_SQL = """
 UNION ALL
-SELECT e.email, 's' FROM unnest({emails}) AS e(email)
+SELECT 'u', NULL, NULL, NULL, email, NULL, NULL, NULL, NULL, NULL, NULL
+FROM feedback_unsubscribe WHERE organization_id = $1 AND email = ANY({emails})
+UNION ALL
+SELECT 's', NULL, NULL, NULL, e.email, NULL, NULL, NULL, NULL, NULL, NULL
+FROM unnest({emails}) AS e(email)
 CROSS JOIN LATERAL (
     SELECT 1 FROM feedback_interaction i
     JOIN feedback_feedbackrequest r
       ON r.organization_id = i.organization_id AND r.interaction_id = i.id AND r.kind = 'initial'
     WHERE i.organization_id = $1 AND i.customer_email = e.email AND i.mode = 'live'
-      AND r.status IN ('scheduled', 'sent') AND r.send_after > $3
+      AND r.status IN ('scheduled', 'sent') AND r.send_after > $5
     LIMIT 1
 ) AS surveyed
 """
-_CHECK = Prepared(
-    "feedback_ingest_check",
-    _CHECK_SQL.format(emails="$2"),
-    ["bigint", "text[]", "timestamptz"],
+_AGENTS_CHECK_SQL = f"SELECT 'a', a.* FROM ({_AGENTS_SQL}) a {_SUPPRESSION_FACTS_SQL}"  # noqa: S608
+# The check starts from the addresses (a probe of the (organization, customer_email) index
+# each), never from the organization's requests: with stale statistics the planner otherwise
+# scanned every request of a large organization.
+_AGENTS_CHECK = Prepared(
+    "feedback_ingest_agents_check",
+    _AGENTS_CHECK_SQL.format(emails="$4"),
+    ["bigint", "text[]", "text[]", "text[]", "timestamptz"],
 )
 # The same for one address (single calls): its generic plan is as good as a custom one, so
 # Postgres stops planning it per call; the array form's generic plan expects ten addresses
 # and loses to a custom plan every time.
-_CHECK_ONE = Prepared(
-    "feedback_ingest_check_one",
-    _CHECK_SQL.format(emails="ARRAY[$2]"),
-    ["bigint", "text", "timestamptz"],
+_AGENTS_CHECK_ONE = Prepared(
+    "feedback_ingest_agents_check_one",
+    _AGENTS_CHECK_SQL.format(emails="ARRAY[$4]"),
+    ["bigint", "text[]", "text[]", "text", "timestamptz"],
 )
-# The last query starts from the addresses (a probe of the (organization, customer_email)
-# index each), never from the organization's requests: with stale statistics the planner
-# otherwise scanned every request of a large organization.
 
 
-def _statuses(
-    organization, mode: str, history: bool, new, now: datetime
-) -> tuple[list[str], datetime, datetime]:
-    """Delivery status per new item (same order), plus send_after and expires_at."""
+@dataclass
+class _SendPlan:
+    """What decides delivery statuses before anything is written: the dates, which items
+    need the database (``emails``: their customer addresses) and what it found for them."""
+
+    send_after: datetime
+    expires_at: datetime
+    too_old: datetime
+    suppression: timedelta
+    emails: list[str]
+    unsubscribed: set[str] = field(default_factory=set)
+    surveyed: set[str] = field(default_factory=set)
+
+
+def _needs_check(mode: str, history: bool, clean: dict, too_old: datetime) -> bool:
+    return not (
+        mode == Mode.TEST or history or clean["do_not_send"] or clean["occurred_at"] < too_old
+    )
+
+
+def _send_plan(organization, mode: str, history: bool, new, now: datetime) -> _SendPlan:
     send_after = now + timedelta(minutes=int(org_setting(organization, "send_delay_minutes") or 0))
-    expires_at = send_after + timedelta(days=int(org_setting(organization, "survey_expiry_days")))
-    too_old = now - timedelta(days=int(org_setting(organization, "survey_expiry_days")))
-    statuses: list[str | None] = []
-    candidates: set[str] = set()
+    expiry = timedelta(days=int(org_setting(organization, "survey_expiry_days")))
+    too_old = now - expiry
+    emails = sorted(
+        {c["customer_email"] for _, _, c in new if _needs_check(mode, history, c, too_old)}
+    )
+    suppression = timedelta(days=float(org_setting(organization, "suppression_days") or 0))
+    return _SendPlan(send_after, send_after + expiry, too_old, suppression, emails)
+
+
+def _agents_and_suppression(organization, refs, plan: _SendPlan) -> _Agents:
+    """The agents named by ``refs``, and the suppression facts of ``plan.emails`` filled in:
+    one round trip (plus nothing when no address needs a check)."""
+    if not plan.emails:
+        return _agents_for(organization, refs)
+    if not connection.in_atomic_block:  # the locks must last until the rows are written
+        raise RuntimeError("ingest must run inside the organization's transaction")
+    emails, employee_ids = _agent_refs(refs)
+    org_id = organization.pk
+    check = _AGENTS_CHECK_ONE if len(plan.emails) == 1 else _AGENTS_CHECK
+    since = plan.send_after - plan.suppression if plan.suppression else None
+    params = [
+        org_id,
+        emails,
+        employee_ids,
+        plan.emails[0] if check is _AGENTS_CHECK_ONE else plan.emails,
+        since,
+    ]
+    with connection.cursor() as cur:
+        check.ensure(cur)
+        if plan.suppression:
+            # Serialize decisions about the same address: two concurrent calls for one
+            # customer must not both schedule a survey. Locks are taken in a fixed order (no
+            # deadlock) and released at commit. The check is the second statement of the
+            # round trip, so its snapshot is taken after the locks are held and sees the
+            # previous holder's commit.
+            _LOCK.ensure(cur)
+            cur.execute(
+                f"{_LOCK.execute_sql}; {check.execute_sql}",
+                [f"feedback-suppress:{org_id}:", plan.emails, *params],
+            )
+        else:
+            check.execute(cur, params)
+        rows = cur.fetchall()
+    plan.unsubscribed = {r[4] for r in rows if r[0] == "u"}
+    plan.surveyed = {r[4] for r in rows if r[0] == "s"}
+    return _agent_rows(r[1:] for r in rows if r[0] == "a")
+
+
+def _statuses(mode: str, history: bool, new, plan: _SendPlan) -> list[str]:
+    """Delivery status per new item (same order), from what ``plan`` found."""
+    statuses = []
+    surveyed = set(plan.surveyed)
     for _, _, clean in new:
         if mode == Mode.TEST:
             statuses.append(RequestStatus.TEST)
-        elif history or clean["do_not_send"] or clean["occurred_at"] < too_old:
+        elif not _needs_check(mode, history, clean, plan.too_old):
             statuses.append(RequestStatus.DO_NOT_SEND)
+        elif (email := clean["customer_email"]) in plan.unsubscribed:
+            statuses.append(RequestStatus.UNSUBSCRIBED)
+        elif email in surveyed:
+            statuses.append(RequestStatus.SUPPRESSED)
         else:
-            statuses.append(None)
-            candidates.add(clean["customer_email"])
-    if not candidates:
-        return statuses, send_after, expires_at
-
-    suppression = timedelta(days=float(org_setting(organization, "suppression_days") or 0))
-    emails = sorted(candidates)
-    org_id = organization.pk
-    # Serialize decisions about the same address: two concurrent calls for one customer must
-    # not both schedule a survey. Locks are taken in a fixed order (no deadlock) and released
-    # at commit. The check is a second statement of the same round trip, so its snapshot is
-    # taken after the locks are held and sees the previous holder's commit.
-    with connection.cursor() as cur:
-        if suppression:
-            check = _CHECK_ONE if len(emails) == 1 else _CHECK
-            _LOCK.ensure(cur)
-            check.ensure(cur)
-            cur.execute(
-                f"{_LOCK.execute_sql}; {check.execute_sql}",
-                [
-                    f"feedback-suppress:{org_id}:",
-                    emails,
-                    org_id,
-                    emails[0] if check is _CHECK_ONE else emails,
-                    send_after - suppression,
-                ],
-            )
-        else:
-            _UNSUBSCRIBED.execute(cur, [org_id, emails])
-        found = cur.fetchall()
-    unsubscribed = {email for email, why in found if why == "u"}
-    recently_surveyed = {email for email, why in found if why == "s"}
-    for n, (_, _, clean) in enumerate(new):
-        if statuses[n] is not None:
-            continue
-        email = clean["customer_email"]
-        if email in unsubscribed:
-            statuses[n] = RequestStatus.UNSUBSCRIBED
-        elif email in recently_surveyed:
-            statuses[n] = RequestStatus.SUPPRESSED
-        else:
-            statuses[n] = RequestStatus.SCHEDULED
-            if suppression:
-                recently_surveyed.add(email)  # later items of this call for the same customer
-    return statuses, send_after, expires_at
+            statuses.append(RequestStatus.SCHEDULED)
+            if plan.suppression:
+                surveyed.add(email)  # later items of this call for the same customer
+    return statuses
 
 
 def _extra_columns(model, known: set[str]) -> tuple[list[str], list, list[str]]:
@@ -952,12 +994,13 @@ _statement: _InsertStatement | None = None
 
 
 def _insert(
-    organization, mode: str, history: bool, new, now: datetime
+    organization, mode: str, history: bool, new, now: datetime, plan: _SendPlan
 ) -> dict[tuple[str, str], IngestedRow]:
     global _statement
     if _statement is None:
         _statement = _InsertStatement()
-    statuses, send_after, expires_at = _statuses(organization, mode, history, new, now)
+    statuses = _statuses(mode, history, new, plan)
+    send_after, expires_at = plan.send_after, plan.expires_at
     columns: list[list] = [[] for _ in ROW_COLUMNS]
     (external_ids, sources, channels, names, emails, phones, languages, agent_ids, team_ids,
      occurred, tags, properties, urls, do_not_send, status_col, states) = columns  # fmt: skip
