@@ -280,6 +280,8 @@ def request_email(
         "customer": interaction.customer_name,
     }
     with translation.override(language_for(interaction, organization)):
+        # Each URL reversed once (the star links are the survey link with ?stars=N).
+        link, unsubscribe = survey_url(token), unsubscribe_url(token)
         subject = _fill(org_setting(organization, "email_subject") or "", **values) or _(
             "How did %(agent)s do?"
         ) % {"agent": card.name}
@@ -295,9 +297,9 @@ def request_email(
             "customer_name": interaction.customer_name,
             "intro": intro,
             "subject": subject,
-            "stars": [(n, survey_url(token, n)) for n in range(1, 6)],
-            "survey_link": survey_url(token),
-            "unsubscribe_link": unsubscribe_url(token),
+            "stars": [(n, f"{link}?stars={n}") for n in range(1, 6)],
+            "survey_link": link,
+            "unsubscribe_link": unsubscribe,
             "is_test": interaction.mode == Mode.TEST,
             "LANGUAGE_CODE": translation.get_language(),
         }
@@ -312,7 +314,7 @@ def request_email(
         from_email=from_email,
         to=[recipient],
         headers={
-            "List-Unsubscribe": f"<{unsubscribe_url(token)}>",
+            "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Auto-Submitted": "auto-generated",
         },
