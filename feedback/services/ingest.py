@@ -1001,39 +1001,37 @@ def _insert(
         _statement = _InsertStatement()
     statuses = _statuses(mode, history, new, plan)
     send_after, expires_at = plan.send_after, plan.expires_at
-    columns: list[list] = [[] for _ in ROW_COLUMNS]
-    (external_ids, sources, channels, names, emails, phones, languages, agent_ids, team_ids,
-     occurred, tags, properties, urls, do_not_send, status_col, states) = columns  # fmt: skip
+    cleans = []
     status_of, item_of = {}, {}
     for (_, key, clean), status in zip(new, statuses, strict=True):
         status_of[key], item_of[key] = status, clean
         clean["source"], clean["external_id"] = key
-        when = clean["occurred_at"]
-        team_id = clean["team_id"]
-        sources.append(key[0])
-        external_ids.append(key[1])
-        channels.append(clean["channel"])
-        names.append(clean["customer_name"])
-        emails.append(clean["customer_email"])
-        phones.append(clean["customer_phone"])
-        languages.append(clean["customer_language"])
-        agent_ids.append(str(clean["agent_id"]))
-        team_ids.append(None if team_id is None else str(team_id))
-        occurred.append(when.isoformat())
-        tags.append(_array(clean["tags"]))
-        properties.append(_json(clean["properties"]) if clean["properties"] else "{}")
-        urls.append(clean["ticket_url"])
-        do_not_send.append("t" if clean["do_not_send"] else "f")
-        status_col.append(status)
-        states.append(
-            SurveyState.PENDING
-            if status in (RequestStatus.SCHEDULED, RequestStatus.TEST)
-            else SurveyState.NONE
-        )
+        cleans.append(clean)
+    pending = (RequestStatus.SCHEDULED, RequestStatus.TEST)
+    # One list per ROW_COLUMNS entry, in its order (a comprehension per column is about twice
+    # as fast as appending to sixteen lists per row).
+    columns = [
+        [c["external_id"] for c in cleans],
+        [c["source"] for c in cleans],
+        [c["channel"] for c in cleans],
+        [c["customer_name"] for c in cleans],
+        [c["customer_email"] for c in cleans],
+        [c["customer_phone"] for c in cleans],
+        [c["customer_language"] for c in cleans],
+        [str(c["agent_id"]) for c in cleans],
+        [None if c["team_id"] is None else str(c["team_id"]) for c in cleans],
+        [c["occurred_at"].isoformat() for c in cleans],
+        [_array(c["tags"]) if c["tags"] else "{}" for c in cleans],
+        [_json(c["properties"]) if c["properties"] else "{}" for c in cleans],
+        [c["ticket_url"] for c in cleans],
+        ["t" if c["do_not_send"] else "f" for c in cleans],
+        statuses,
+        [SurveyState.PENDING if s in pending else SurveyState.NONE for s in statuses],
+    ]
     window = repeat_window(organization)
     out: dict[tuple[str, str], IngestedRow] = {}
     with connection.cursor() as cur:
-        for start in range(0, len(external_ids), CHUNK):
+        for start in range(0, len(cleans), CHUNK):
             _statement.execute(
                 cur,
                 [column[start : start + CHUNK] for column in columns],
