@@ -607,6 +607,12 @@ def _existing(organization, mode: str, keys: set[tuple[str, str]]) -> dict:
         return {(s, e): (pk, pub) for s, e, pk, pub in cur.fetchall()}
 
 
+# Generic plans from the first call: a custom plan (Postgres's choice for a prepared
+# statement's first five runs on a session) plans the statement again with every value
+# inlined, a thousand addresses or rows included. SET LOCAL ends with the transaction and only
+# prepared statements (ours) and PL/pgSQL read it; it rides along in the same round trip.
+GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
+
 _LOCK = Prepared(
     "feedback_ingest_lock",
     """
@@ -713,11 +719,11 @@ def _agents_and_suppression(organization, refs, plan: _SendPlan) -> _Agents:
             # previous holder's commit.
             _LOCK.ensure(cur)
             cur.execute(
-                f"{_LOCK.execute_sql}; {check.execute_sql}",
+                f"{GENERIC_PLANS}; {_LOCK.execute_sql}; {check.execute_sql}",
                 [f"feedback-suppress:{org_id}:", plan.emails, *params],
             )
         else:
-            check.execute(cur, params)
+            cur.execute(f"{GENERIC_PLANS}; {check.execute_sql}", params)
         rows = cur.fetchall()
     plan.unsubscribed = {r[4] for r in rows if r[0] == "u"}
     plan.surveyed = {r[4] for r in rows if r[0] == "s"}
@@ -977,12 +983,8 @@ class _InsertStatement:
     def execute(self, cur, columns, *, org_id, mode, now, send_after, expires_at, window, tz):
         """``columns``: one list of values per ``ROW_COLUMNS`` entry (strings, or None)."""
         self.statement.ensure(cur)
-        # The generic plan from the first call: a custom plan (Postgres's choice for a
-        # statement's first five runs on a session) costs a full planning of this statement
-        # with every row inlined. SET LOCAL ends with the transaction, and only prepared
-        # statements (ours) and PL/pgSQL read it; same round trip.
         cur.execute(
-            f"SET LOCAL plan_cache_mode = force_generic_plan; {self.statement.execute_sql}",
+            f"{GENERIC_PLANS}; {self.statement.execute_sql}",
             [
                 org_id, mode, now, send_after, expires_at, mode == Mode.LIVE, window, tz,
                 *map(_array, columns), *self.i_extra, *self.r_extra, *self.d_extra,
