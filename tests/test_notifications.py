@@ -68,8 +68,12 @@ def test_bell_query_count_is_small(cast, client_for):
     for i in range(8):
         notify(cast.ann, title=f"Note {i}")
     client = client_for(cast.ann)
-    # 9 are every page's (session, user, organization, membership, context); 2 are the bell's.
-    with assert_num_queries_at_most(11):
+    # Every page's: session, user, the organization's context entered with the membership
+    # (here inside the test's transaction: its setting read before and put back after); the
+    # bell's: one (the unread count is a window over the newest). The first request on a
+    # connection also PREPAREs the entering statements.
+    client.get(url("notification_bell"))
+    with assert_num_queries_at_most(8):
         client.get(url("notification_bell"))
 
 
@@ -179,3 +183,31 @@ def test_customer_text_in_a_notification_is_escaped(cast, client_for):
     notify(cast.ann, title="<script>alert(1)</script>")
     page = client_for(cast.ann).get(url("notification_list")).content.decode()
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_layout_costs_a_fixed_few_round_trips(cast, client_for):
+    """Every signed-in page pays for its layout: the organization entered with the membership,
+    team and profile in one round trip, the switcher in one (plus putting the user setting
+    back), the bell in one — however many notifications and organizations there are."""
+    from tests.conftest import assert_num_queries_at_most
+    from tests.factories import make_member
+
+    client = client_for(cast.ann)
+    client.get(url("my_profile"))
+    with assert_num_queries_at_most(30) as few:
+        page = client.get(url("my_profile")).content.decode()
+    assert "Notifications: 0 unread" in page
+    sql = [q["sql"] for q in few.captured_queries]
+    assert sum("tenancy_member_load" in s for s in sql) == 1
+    assert not any(s.startswith('SELECT "coachhub_organization"') for s in sql)  # not again
+    assert not any('FROM "coachhub_agentprofile"' in s for s in sql)  # read with the member
+    assert sum("coachhub_notification" in s for s in sql) == 1  # count and newest together
+    assert sum("app.current_user" in s for s in sql) == 2  # switcher, then the setting back
+
+    for i in range(8):
+        notify(cast.ann, title=f"Note {i}")
+    make_member(cast.org_b, "agent", user=cast.ann.user)  # a second organization to switch to
+    with assert_num_queries_at_most(len(few.captured_queries)):
+        page = client.get(url("my_profile")).content.decode()
+    assert "Notifications: 8 unread" in page
+    assert cast.org_b.name in page  # in the switcher

@@ -145,6 +145,102 @@ def api_key_context(digest: str):
             _set_db_setting(ORG_SETTING, previous)
 
 
+_member_statements = None  # (readers, enter statement, load statement)
+
+
+def _member_entry():
+    global _member_statements
+    if _member_statements is None:
+        from .models import AgentProfile, Membership, Organization, Team
+        from .raw import Prepared, RowReader
+
+        readers = (
+            RowReader(Organization, "o"),
+            RowReader(Membership, "m"),
+            RowReader(Team, "t"),
+            RowReader(AgentProfile, "p"),
+        )
+        tables = {r.model: r.model._meta.db_table for r in readers}
+        enter = Prepared(
+            "tenancy_member_enter",
+            f"SELECT set_config('{ORG_SETTING}', COALESCE((SELECT o.id::text "  # noqa: S608 - constants
+            f"FROM {tables[Organization]} o WHERE o.slug = $1 AND o.is_active), ''), true)",
+            ["text"],
+        )
+        load = Prepared(
+            "tenancy_member_load",
+            f"SELECT {', '.join(r.columns for r in readers)} "  # noqa: S608 - model columns
+            f"FROM {tables[Organization]} o "
+            f"JOIN {tables[Membership]} m ON m.organization_id = o.id "
+            f"LEFT JOIN {tables[Team]} t ON t.organization_id = m.organization_id "
+            "AND t.id = m.team_id "
+            f"LEFT JOIN {tables[AgentProfile]} p ON p.organization_id = m.organization_id "
+            "AND p.membership_id = m.id "
+            "WHERE o.slug = $1 AND o.is_active AND m.user_id = $2 AND m.is_active "
+            "ORDER BY p.id LIMIT 1",
+            ["text", "bigint"],
+        )
+        _member_statements = (readers, enter, load)
+    return _member_statements
+
+
+@contextmanager
+def member_context(slug: str, user):
+    """``tenant_context`` for a page under ``/o/<slug>/``, entered in one round trip: the
+    organization setting is taken from the active organization with that slug in the database,
+    then ``user``'s active membership there is read under it (row-level security applies) with
+    its organization, team and agent profile (the layout's avatar), so the page asks for none
+    of them again.
+
+    Yields the membership (``.user`` is ``user``) inside the organization's transaction and
+    scope, or ``None`` (no such active organization, or not an active member of it: the same
+    answer, so slugs cannot be enumerated) with the setting left empty.
+    """
+    (org_reader, member_reader, team_reader, profile_reader), enter, load = _member_entry()
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        previous = "" if outermost else _db_setting(ORG_SETTING)
+        with connection.cursor() as cur:
+            enter.ensure(cur)
+            load.ensure(cur)
+            cur.execute(f"{enter.execute_sql}; {load.execute_sql}", [slug, slug, int(user.pk)])
+            row = cur.fetchone()
+        member = None
+        if row is not None:
+            values = []
+            start = 0
+            for reader in (org_reader, member_reader, team_reader, profile_reader):
+                values.append(row[start : start + len(reader.fields)])
+                start += len(reader.fields)
+            organization = org_reader.instance(values[0])
+            member = member_reader.instance(values[1])
+            member.organization = organization
+            member.user = user
+            if values[2][0] is not None:
+                member.team = team_reader.instance(values[2])
+            member.__dict__["profile"] = (
+                profile_reader.instance(values[3]) if values[3][0] is not None else None
+            )
+        org_id = member.organization_id if member is not None else None
+        token = _current_org_id.set(org_id)
+        try:
+            if member is None:
+                yield None
+            else:
+                with scope(organization=org_id):
+                    yield member
+        finally:
+            _current_org_id.reset(token)
+        if not outermost and not transaction.get_rollback():
+            _set_db_setting(ORG_SETTING, previous)
+
+
+# The user setting an enclosing ``user_context`` set ("" outside one): what to restore after.
+_current_user_setting: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "coachhub_current_user_setting", default=""
+)
+
+
 @contextmanager
 def user_context(user):
     """Lets a signed-in user read their own memberships across organizations (org switcher).
@@ -152,13 +248,34 @@ def user_context(user):
     RLS on the membership table admits rows of the current organization *or* of the current
     user; nothing else is visible through this context.
     """
+    value = str(int(user.pk))
     with transaction.atomic():
         previous = _db_setting(USER_SETTING)
-        _set_db_setting(USER_SETTING, str(int(user.pk)))
-        with unscoped("memberships of the signed-in user across organizations"):
-            yield
+        _set_db_setting(USER_SETTING, value)
+        token = _current_user_setting.set(value)
+        try:
+            with unscoped("memberships of the signed-in user across organizations"):
+                yield
+        finally:
+            _current_user_setting.reset(token)
         if not transaction.get_rollback():
             _set_db_setting(USER_SETTING, previous)
+
+
+def user_rows(user, sql: str, params: list) -> list[tuple]:
+    """The rows of one raw ``sql`` statement run as ``user_context(user)`` would run it (the
+    user's own memberships across organizations visible, nothing else), in one round trip
+    with the setting; inside a transaction a second one puts the setting back. Outside a
+    transaction the two statements are one implicit transaction, which ends the setting."""
+    previous = _current_user_setting.get()
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT set_config('{USER_SETTING}', %s, true); {sql}", [str(int(user.pk)), *params]
+        )
+        rows = cur.fetchall()
+        if connection.in_atomic_block:
+            cur.execute("SELECT set_config(%s, %s, true)", [USER_SETTING, previous])
+    return rows
 
 
 # The short allow-list of code that may run a tenant query with no organization scope.

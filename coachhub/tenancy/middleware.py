@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from coachhub.core.logging import organization_id_var
 
-from .context import api_key_context, tenant_context
-from .models import ApiKey, Membership, Organization, sha256_hex
+from .context import api_key_context, member_context
+from .models import ApiKey, sha256_hex
 
 ORG_PATH = re.compile(r"^/o/(?P<slug>[-a-zA-Z0-9_]+)/")
 API_PREFIX = "/api/v1/"
@@ -46,17 +46,12 @@ class TenancyMiddleware:
         if not request.user.is_authenticated:
             # Same answer whether or not the organization exists: no slug enumeration.
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        org = Organization.objects.filter(slug=slug, is_active=True).first()
-        if org is None:
-            raise Http404("No such page")
-        with tenant_context(org):
-            member = (
-                Membership.objects.select_related("user", "team")
-                .filter(organization=org, user=request.user, is_active=True)
-                .first()
-            )
+        # One round trip from the slug to the organization, entered, and the membership (with
+        # its team and profile): "no such organization" and "not a member" are the same 404.
+        with member_context(slug, request.user) as member:
             if member is None:
                 raise Http404("No such page")
+            org = member.organization
             request.organization = org
             request.member = member
             token = organization_id_var.set(org.pk)
