@@ -76,11 +76,20 @@ def _int(n: int) -> str:
     return str(formats.localize(n)) if settings.USE_THOUSAND_SEPARATOR else str(n)
 
 
-def _cells(rows: list[dict], url: str) -> None:
-    """Each table row's link and its metric cells, rendered here (numbers only, escaped): a
-    200-row page spends less in a join than in ~3,000 template variables."""
+# One table row exactly as feedback/insights/_table.html wrote it in a loop (whitespace too).
+_ROW = (
+    '\n    <tr>\n      <td><a href="{url}?{query}">{name}</a></td>\n'
+    '      <td class="text-end">{volume}</td>\n      {cells}\n    </tr>\n  '
+)
+
+
+def _cells(rows: list[dict], url: str, query: str) -> str:
+    """The table's rows, rendered here (names and links escaped, numbers formatted once):
+    a 200-row page spends less in a join than in ~3,000 template variables and a template
+    loop. Each row also keeps its ``url``, ``cells`` and ``volume_shown``."""
     sep = formats.get_format("DECIMAL_SEPARATOR")
     placeholder = str(_ANY)
+    query = escape(query)
 
     def pct(v):
         return "–" if v is None else f"{_fixed(v, 0, sep)} %"
@@ -93,12 +102,23 @@ def _cells(rows: list[dict], url: str) -> None:
 
     shown = (("response_rate", pct), ("avg_stars", stars), ("csat", pct), ("nps", nps),
              ("fcr", pct), ("fcr_repeat", pct))  # fmt: skip
+    out = []
     for r in rows:
         r["url"] = url.replace(placeholder, str(r["public_id"]))
         r["cells"] = mark_safe(  # noqa: S308 - numbers we formatted, each escaped
             "".join(_CELL.format(escape(fmt(r[m])), escape(_int(r[f"{m}_n"]))) for m, fmt in shown)
         )
         r["volume_shown"] = _int(r["volume"])
+        out.append(
+            _ROW.format(
+                url=escape(r["url"]),
+                query=query,
+                name=escape(r["name"]),
+                volume=escape(r["volume_shown"]),
+                cells=r["cells"],
+            )
+        )
+    return mark_safe("".join(out))  # noqa: S308 - every value above escaped
 
 
 def _dashboard(request, org, scope: sel.Scope, *, show_teams: bool, show_agents: bool):
@@ -142,8 +162,11 @@ def _dashboard(request, org, scope: sel.Scope, *, show_teams: bool, show_agents:
         if show_teams
         else ([], 0)
     )
-    _cells(agents, reverse("feedback:insights_agent", kwargs={"org": org, "agent_id": _ANY}))
-    _cells(teams, reverse("feedback:insights_team", kwargs={"org": org, "team_id": _ANY}))
+    query = period.query()
+    agent_link = reverse("feedback:insights_agent", kwargs={"org": org, "agent_id": _ANY})
+    team_link = reverse("feedback:insights_team", kwargs={"org": org, "team_id": _ANY})
+    agents_html = _cells(agents, agent_link, query)
+    teams_html = _cells(teams, team_link, query)
     agent_url = reverse("feedback:insights", kwargs={"org": org})
     context = {
         "scope": scope,
@@ -156,6 +179,8 @@ def _dashboard(request, org, scope: sel.Scope, *, show_teams: bool, show_agents:
         "chart": chart,
         "agents": agents,
         "teams": teams,
+        "agents_html": agents_html,
+        "teams_html": teams_html,
         "agents_total": agents_total,
         "teams_total": teams_total,
         "show_all": show_all,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db import connection
-from django.db.models import CharField, F, Q, Sum
+from django.db.models import CharField, Exists, F, OuterRef, Q, Sum, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django_scopes import ScopeError
@@ -269,7 +269,7 @@ def _order(keyed: list, sort: str, descending: bool) -> list:
 def _rows(shown, names: dict) -> list[dict]:
     out = []
     for ident, sums in shown:
-        name, public_id = names[ident]
+        name, public_id, _ = names[ident]
         out.append({"name": name, "public_id": public_id, "id": ident, **metrics.compute(sums)})
     return out
 
@@ -285,13 +285,15 @@ def _table(
     descending: bool,
     limit: int | None,
 ) -> tuple[list[dict], int]:
-    """(rows in order with their metrics, total) of the rows of ``names`` (``visible``: the same
-    ids as a subquery) that have data in ``in_period``.
+    """(rows in order with their metrics, total) of the rows of ``names`` (id → (name, public
+    id, has data in the period); ``visible``: the same ids as a subquery) that have data in the
+    period.
 
     Every row (no ``limit``, or no more names than that): their sums in one query, ordered
-    here. Only the first ``limit`` rows (the page of a 2,000-agent organization): who has data
-    (the total), then the sums of the rows shown only, ordered by the database for a metric
-    — names plus two queries, so the page never fetches 2,000 rows of sums."""
+    here. Only the first ``limit`` rows (the page of a 2,000-agent organization): the names
+    say who has data (the total), then the sums of the rows shown only, ordered by the
+    database for a metric — names plus one query, so the page never fetches 2,000 rows of
+    sums."""
     if sort not in SORTABLE:
         sort = "name"
     start, end = period.start, period.end
@@ -300,10 +302,7 @@ def _table(
         ordered = _order([(names[r[key]][0], r[key], r) for r in rows], sort, descending)
         shown = ordered if limit is None else ordered[:limit]
         return _rows([(ident, r) for _, ident, r in shown], names), len(ordered)
-    in_period = _rollups(organization, scope).filter(day__gte=start, day__lte=end)
-    if key == "team_id":
-        in_period = in_period.filter(team_id__isnull=False)
-    with_data = [i for i in in_period.values_list(key, flat=True).distinct() if i in names]
+    with_data = [i for i, (_, _, has_data) in names.items() if has_data]
     if sort == "name":
         ordered = _order([(names[i][0], i, None) for i in with_data], sort, descending)
         ids = [i for _, i, _ in ordered[:limit]]
@@ -311,7 +310,8 @@ def _table(
         return _rows([(i, sums[i]) for i in ids], names), len(with_data)
     order_key = metrics.sql_expression(sort, F)  # over the sums annotated just before
     rows = (
-        in_period.values(key)
+        _in_period(organization, scope, key, period)
+        .values(key)
         .annotate(**_sums())
         .filter(**{f"{key}__in": visible})
         .annotate(sort_key=order_key)
@@ -323,6 +323,22 @@ def _table(
         )[:limit]
     )
     return _rows([(r[key], r) for r in rows], names), len(with_data)
+
+
+def _in_period(organization, scope: Scope, key: str, period: Period):
+    rows = _rollups(organization, scope).filter(day__gte=period.start, day__lte=period.end)
+    return rows.filter(team_id__isnull=False) if key == "team_id" else rows
+
+
+def _with_data_flag(visible, organization, scope: Scope, key: str, period: Period, limit):
+    """``visible`` with ``has_data``: whether the row has rollups in the period — asked in the
+    names' query when only the first ``limit`` rows may be shown, so "who has data" costs no
+    round trip of its own (Postgres probes the organization-first index per row, or hashes the
+    period's rollups once, whichever it finds cheaper)."""
+    if limit is None:
+        return visible.annotate(has_data=Value(True))
+    rows = _in_period(organization, scope, key, period).filter(**{key: OuterRef("pk")})
+    return visible.annotate(has_data=Exists(rows))
 
 
 def agent_table(
@@ -339,11 +355,16 @@ def agent_table(
     visible = members_visible_to(viewer).filter(role=Role.AGENT)
     names = {}
     # public_id as text: only the rows shown need it (in a link), 2,000 UUID objects cost more.
-    for pk, public_id, first, last, email in visible.annotate(
-        public_text=Cast("public_id", CharField())
-    ).values_list("id", "public_text", "user__first_name", "user__last_name", "user__email"):
+    for pk, public_id, first, last, email, has_data in (
+        _with_data_flag(visible, organization, scope, "agent_id", period, limit)
+        .annotate(public_text=Cast("public_id", CharField()))
+        .order_by()
+        .values_list(
+            "id", "public_text", "user__first_name", "user__last_name", "user__email", "has_data"
+        )
+    ):
         # Membership.display_name's rule (full name, else e-mail), without model instances.
-        names[pk] = (f"{first} {last}".strip() or email, public_id)
+        names[pk] = (f"{first} {last}".strip() or email, public_id, has_data)
     return _table(
         organization, scope, period, "agent_id", names, visible.values("pk"), sort, desc, limit
     )
@@ -359,7 +380,12 @@ def team_table(
     limit: int | None = None,
 ) -> tuple[list[dict], int]:
     visible = teams_visible_to(viewer)
-    names = {t.pk: (t.name, t.public_id) for t in visible}
+    names = {
+        pk: (name, public_id, has_data)
+        for pk, name, public_id, has_data in _with_data_flag(
+            visible, organization, scope, "team_id", period, limit
+        ).values_list("pk", "name", "public_id", "has_data")
+    }
     return _table(
         organization, scope, period, "team_id", names, visible.values("pk"), sort, desc, limit
     )
