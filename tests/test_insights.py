@@ -333,3 +333,13 @@ def test_table_cells_show_numbers_exactly_as_the_floatformat_filter(language):
         for value in values:
             for places in (0, 2):
                 assert _fixed(value, places, sep) == floatformat(value, places), (value, places)
+
+
+def test_connections_run_without_jit_compilation():
+    """A 90-day dashboard of a large organization crossed jit_above_cost: Postgres spent more
+    compiling the rollup sums than reading them (coachhub/settings.py)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SHOW jit")
+        assert cur.fetchone()[0] == "off"
