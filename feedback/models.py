@@ -11,7 +11,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
-from coachhub.tenancy.models import Membership, PublicIdMixin, Team, TenantModel
+from coachhub.tenancy.models import Membership, Organization, PublicIdMixin, Team, TenantModel
 
 
 class Channel(models.TextChoices):
@@ -72,8 +72,10 @@ class Interaction(PublicIdMixin, TenantModel):
     class Meta:
         constraints = [
             # Idempotency: a retried or duplicated delivery hits this and becomes "already done".
+            # external_id second: the same index answers a lookup by helpdesk id alone (the
+            # API's ``external_id`` filter), so no second index is kept for it.
             models.UniqueConstraint(
-                fields=["organization", "mode", "source", "external_id"],
+                fields=["organization", "external_id", "mode", "source"],
                 name="interaction_external",
             ),
             models.UniqueConstraint(
@@ -86,7 +88,6 @@ class Interaction(PublicIdMixin, TenantModel):
             models.Index(fields=["organization", "occurred_at"], name="interaction_occurred"),
             # Suppression and data-subject requests look customers up by address.
             models.Index(fields=["organization", "customer_email"], name="interaction_customer"),
-            models.Index(fields=["organization", "external_id"], name="interaction_external_id"),
         ]
 
     def __str__(self) -> str:
@@ -125,6 +126,19 @@ class FeedbackRequest(PublicIdMixin, TenantModel):
     """The survey about an interaction. Written in the same transaction as the interaction;
     the row (its status) is the truth the sender works from."""
 
+    # No database foreign key to the organization on this table: a request's organization is
+    # its interaction's (row-level security makes both the organization of the transaction
+    # that writes them), the interaction's own foreign key keeps that organization, and the
+    # foreign key below keeps the interaction. The check it would add per row (a lookup and
+    # lock of the organization row at commit) was ~4 % of a bulk ingest's time. Deleting an
+    # organization still cascades here (Django's collector follows the field).
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     interaction = models.ForeignKey(
         Interaction, on_delete=models.CASCADE, related_name="requests", db_index=False
     )
@@ -152,12 +166,12 @@ class FeedbackRequest(PublicIdMixin, TenantModel):
             models.UniqueConstraint(fields=["organization", "public_id"], name="request_public_id"),
         ]
         indexes = [
-            models.Index(fields=["organization", "interaction"], name="request_interaction"),
-            # The sender's queue: scheduled rows that are due.
+            # An interaction's initial request is found by ``request_one_initial``; this one
+            # holds the others (recovery follow-ups), so ingest writes one index, not two.
             models.Index(
-                fields=["organization", "send_after"],
-                condition=models.Q(status="scheduled"),
-                name="request_due",
+                fields=["organization", "interaction"],
+                condition=~models.Q(kind="initial"),
+                name="request_followups",
             ),
             # The survey sweeps: never-sent requests (live and test) that are due, and sent,
             # unanswered ones that expire.

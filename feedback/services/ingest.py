@@ -7,7 +7,7 @@ One function serves every channel (REST single and bulk, Zendesk, CSV):
 * All or nothing: every item is validated (in Python, from data fetched once per call, never a
   query per item) and either every item is stored or none is (``IngestValidationError`` carries
   every error, ``field`` like ``interactions[3].agent``).
-* Idempotent on (organization, mode, source, external_id) through a unique constraint and
+* Idempotent on (organization, external_id, mode, source) through a unique constraint and
   ``INSERT … ON CONFLICT DO NOTHING``: a conflict means "already done". Nothing checks and then
   inserts, so concurrent duplicates make exactly one interaction and one feedback request (the
   feedback request is only inserted for rows this call's INSERT returned).
@@ -393,6 +393,9 @@ def _validate(raw: dict, i: int, errors: _Errors, *, channels: set[str], now: da
             elif value not in clean_tags:
                 clean_tags.append(value)
         clean["tags"] = clean_tags
+    # The row's SQL text for the insert's tags and properties columns, made here: a CSV
+    # import's reader thread then does it, not the thread that waits for the database.
+    clean["tags_sql"] = _array(clean["tags"]) if clean.get("tags") else "{}"
 
     props = raw.get("properties")
     if props is None:
@@ -416,6 +419,7 @@ def _validate(raw: dict, i: int, errors: _Errors, *, channels: set[str], now: da
                     i, f"properties.{key}", f"At most {MAX_PROPERTY_VALUE_LENGTH} characters."
                 )
         clean["properties"] = props
+    clean["properties_sql"] = _json(props) if isinstance(props, dict) and props else "{}"
 
     ticket_url, reason = _text(raw.get("ticket_url"), required=False, max_length=1000)
     if not reason and ticket_url:
@@ -447,16 +451,35 @@ def _check_call(organization, mode: str, name: str) -> None:
         raise ValueError(f"unknown mode {mode!r}")
 
 
-def _prepare(organization, items, source, mode, default_source, error_prefix, now, history=None):
-    """Keys, known stored duplicates, and the validated new items (agents resolved), plus
-    errors, and (to ingest: ``history`` given) the send plan with its suppression facts, read
-    in the same round trip as the agents.
+@dataclass
+class FieldCheck:
+    """The half of validation that needs no database, for a list of items: their keys, the
+    first occurrence of each key with its clean fields, and the field errors. A CSV import
+    computes it for the next chunk in its reader thread while the previous chunk is written
+    (``interactions_ingest(..., checked=...)``); otherwise ``interactions_ingest`` does it."""
 
-    Stored duplicates are not looked up first: in the common case (new interactions) that is
-    a query for nothing, and a duplicate that slips through is caught by ON CONFLICT anyway.
-    Only items that fail validation are checked against stored keys, because a stored
-    duplicate's body is not validated: its errors do not count.
-    """
+    items: list
+    source: str | None
+    default_source: str | None
+    error_prefix: str | None
+    now: datetime
+    keys: list[tuple[str, str] | None]
+    new: list[tuple[int, tuple[str, str], dict]]
+    errors: _Errors
+
+
+def interactions_check_fields(
+    items: list,
+    *,
+    channels: set[str],
+    now: datetime,
+    source: str | None = None,
+    default_source: str | None = None,
+    error_prefix: str | None = "interactions",
+) -> FieldCheck:
+    """Field checks of ``items`` (pure Python: safe in another thread). ``channels`` is
+    ``allowed_channels(organization)``, read by the caller; ``now`` is the time the checks
+    and the write use."""
     errors = _Errors(error_prefix)
     keys: list[tuple[str, str] | None] = []
     for i, raw in enumerate(items):
@@ -466,7 +489,6 @@ def _prepare(organization, items, source, mode, default_source, error_prefix, no
         keys.append(key)
 
     # Validate the first occurrence of every key; later repeats in the call are duplicates.
-    channels = allowed_channels(organization)
     first_index: dict[tuple[str, str], int] = {}
     new: list[tuple[int, tuple[str, str], dict]] = []
     for i, (raw, key) in enumerate(zip(items, keys, strict=True)):
@@ -476,6 +498,45 @@ def _prepare(organization, items, source, mode, default_source, error_prefix, no
         clean = _validate(raw, i, errors, channels=channels, now=now)
         if clean is not None:
             new.append((i, key, clean))
+    return FieldCheck(items, source, default_source, error_prefix, now, keys, new, errors)
+
+
+def _prepare(
+    organization,
+    items,
+    source,
+    mode,
+    default_source,
+    error_prefix,
+    now,
+    history=None,
+    checked: FieldCheck | None = None,
+):
+    """Keys, known stored duplicates, and the validated new items (agents resolved), plus
+    errors, and (to ingest: ``history`` given) the send plan with its suppression facts, read
+    in the same round trip as the agents.
+
+    Stored duplicates are not looked up first: in the common case (new interactions) that is
+    a query for nothing, and a duplicate that slips through is caught by ON CONFLICT anyway.
+    Only items that fail validation are checked against stored keys, because a stored
+    duplicate's body is not validated: its errors do not count.
+    """
+    if checked is None:
+        checked = interactions_check_fields(
+            items,
+            channels=allowed_channels(organization),
+            now=now,
+            source=source,
+            default_source=default_source,
+            error_prefix=error_prefix,
+        )
+    elif checked.items is not items or (
+        checked.source,
+        checked.default_source,
+        checked.error_prefix,
+    ) != (source, default_source, error_prefix):
+        raise ValueError("checked was computed for other items or arguments")
+    keys, new, errors = checked.keys, checked.new, checked.errors
     refs = [c["agent_ref"] for _, _, c in new]
     if history is None:
         plan, agents = None, _agents_for(organization, refs)
@@ -533,18 +594,20 @@ def interactions_ingest(
     history: bool = False,
     error_prefix: str | None = "interactions",
     default_source: str | None = None,
+    checked: FieldCheck | None = None,
 ) -> IngestResult:
     """Validate and store ``items``; see the module docstring.
 
     ``source`` forces the source of every item (a channel such as ``zendesk`` passes it; the
     items' own ``source`` is then ignored); ``default_source`` only fills it where an item has
     none (else ``api``). ``mode`` is the API key's mode. ``history=True`` (imports of past
-    contacts) stores and counts but never surveys.
+    contacts) stores and counts but never surveys. ``checked``: the field checks of these
+    same items and arguments, done ahead (``interactions_check_fields``); its ``now`` is used.
     """
     _check_call(organization, mode, "interactions_ingest")
-    now = timezone.now()
+    now = checked.now if checked is not None else timezone.now()
     keys, existing, new, errors, plan = _prepare(
-        organization, items, source, mode, default_source, error_prefix, now, history
+        organization, items, source, mode, default_source, error_prefix, now, history, checked
     )
     if errors.items:
         raise IngestValidationError(errors.sorted())
@@ -831,7 +894,7 @@ ins AS (
         v.properties::jsonb, v.ticket_url,
         v.do_not_send, $3{i_extra_vals}
     FROM v ORDER BY v.source, v.external_id
-    ON CONFLICT (organization_id, mode, source, external_id) DO NOTHING
+    ON CONFLICT (organization_id, external_id, mode, source) DO NOTHING
     RETURNING id, public_id, source, external_id, local_day, agent_id, team_id,
         customer_email, occurred_at
 ),
@@ -1023,8 +1086,8 @@ def _insert(
         [str(c["agent_id"]) for c in cleans],
         [None if c["team_id"] is None else str(c["team_id"]) for c in cleans],
         [c["occurred_at"].isoformat() for c in cleans],
-        [_array(c["tags"]) if c["tags"] else "{}" for c in cleans],
-        [_json(c["properties"]) if c["properties"] else "{}" for c in cleans],
+        [c["tags_sql"] for c in cleans],
+        [c["properties_sql"] for c in cleans],
         [c["ticket_url"] for c in cleans],
         ["t" if c["do_not_send"] else "f" for c in cleans],
         statuses,
