@@ -144,7 +144,6 @@ class Membership(PublicIdMixin, TenantModel):
         ]
         indexes = [
             models.Index(fields=["organization", "team"], name="membership_team"),
-            models.Index(fields=["organization", "user"], name="membership_user_idx"),
         ]
 
     def __str__(self) -> str:

@@ -278,16 +278,34 @@ class _Agents:
         return (self.by_email if kind == "email" else self.by_employee_id).get(value)
 
 
+# The agents named by address ($2, lower-cased) or employee id ($3): one index probe per name
+# (auth_user's lower(email) index, then the membership; or the profile's employee id), never a
+# read of every membership of the organization (2,000 agents: ~7 ms per call). The laterals
+# with OFFSET 0 keep the probes whatever a generic plan guesses about the organization's size.
 _AGENTS_SQL = """
 SELECT m.id, m.team_id, m.public_id, lower(u.email), p.employee_id, p.display_name,
        u.first_name, u.last_name, t.public_id, t.name
-FROM coachhub_membership m
+FROM (
+    SELECT n.id FROM unnest($2::text[]) AS e(email) CROSS JOIN LATERAL (
+        SELECT m.id FROM auth_user u
+        JOIN coachhub_membership m ON m.organization_id = $1 AND m.user_id = u.id
+        WHERE lower(u.email) = e.email
+        OFFSET 0
+    ) n
+    UNION
+    SELECT p.membership_id FROM coachhub_agentprofile p
+    WHERE p.organization_id = $1 AND p.employee_id = ANY($3) AND p.employee_id <> ''
+) named
+CROSS JOIN LATERAL (
+    SELECT m.* FROM coachhub_membership m
+    WHERE m.id = named.id AND m.organization_id = $1
+    OFFSET 0
+) m
 JOIN auth_user u ON u.id = m.user_id
 LEFT JOIN coachhub_agentprofile p
   ON p.membership_id = m.id AND p.organization_id = m.organization_id
 LEFT JOIN coachhub_team t ON t.id = m.team_id AND t.organization_id = m.organization_id
-WHERE m.organization_id = $1 AND m.is_active AND m.role = 'agent'
-  AND (lower(u.email) = ANY($2) OR p.employee_id = ANY($3))
+WHERE m.is_active AND m.role = 'agent'
 """
 _AGENTS = Prepared("feedback_ingest_agents", _AGENTS_SQL, ["bigint", "text[]", "text[]"])
 
