@@ -208,6 +208,27 @@ def test_user_context_shows_only_the_users_own_memberships(cast):
         assert raw("SELECT count(*) FROM coachhub_team") == [(0,)]
 
 
+def test_the_switchers_read_leaves_the_user_setting_as_it_found_it(cast):
+    """``user_rows`` (the switcher's one round trip) relaxes the membership policy for its own
+    statement only: afterwards the rest of the request sees its organization's rows alone."""
+    from coachhub.accounts.selectors import user_memberships
+    from tests.factories import make_member
+
+    make_member(cast.org_b, "agent", user=cast.ann.user)
+    with tenant_context(cast.org_a):
+        orgs = [m.organization.slug for m in user_memberships(cast.ann.user)]
+        assert sorted(orgs) == sorted([cast.org_a.slug, cast.org_b.slug])
+        assert raw("SELECT current_setting('app.current_user', true)") == [("",)]
+        other_orgs = raw(
+            "SELECT count(*) FROM coachhub_membership WHERE organization_id <> %s", [cast.org_a.pk]
+        )
+        assert other_orgs == [(0,)]
+        with user_context(cast.bob.user):  # nested: the enclosing context's value comes back
+            user_memberships(cast.ann.user)
+            setting = raw("SELECT current_setting('app.current_user', true)")
+            assert setting == [(str(cast.bob.user.pk),)]
+
+
 def test_tests_run_as_a_runtime_role_subject_to_rls(cast):
     assert raw("SELECT current_user")[0][0] == settings.DATABASE_RUNTIME_ROLE
     assert audit.runtime_role_problems(settings.DATABASE_RUNTIME_ROLE, audit.tenant_tables()) == []
