@@ -72,7 +72,8 @@ def feedback_surveys(demo: DemoOrg) -> None:
             first = name.split()[0].lower().replace("é", "e").replace("á", "a")
             items.append(
                 {
-                    "external_id": f"DEMO-S-{agent.public_id.hex[:8]}-{i}",
+                    # The random end of the agent's id (a v7 id begins with its creation time).
+                    "external_id": f"DEMO-S-{agent.public_id.hex[-12:]}-{i}",
                     "channel": CHANNELS[rng.randrange(len(CHANNELS))],
                     "agent": {"email": agent.user.email},
                     "customer": {

@@ -94,6 +94,26 @@ def errors_of(resp):
 # --- single -----------------------------------------------------------------------------------
 
 
+def test_public_ids_are_time_ordered_uuid7_from_the_api_the_orm_and_the_database(cast, api):
+    first = uuid.UUID(api.post(URL, item(1)).json()["id"])
+    later = uuid.UUID(api.post(URL, item(2)).json()["id"])
+    with tenant_context(cast.org_a):
+        request_ids = list(
+            FeedbackRequest.objects.order_by("id").values_list("public_id", flat=True)
+        )
+        from django.db import connection
+
+        with connection.cursor() as cur:
+            cur.execute("SELECT coachhub_uuid7(), coachhub_uuid7()")
+            from_db = cur.fetchone()
+    made = [first, later, *request_ids, cast.ann.public_id, cast.team_a1.public_id, *from_db]
+    assert {u.version for u in made} == {7}
+    assert {u.variant for u in made} == {uuid.RFC_4122}
+    # The first 48 bits are the creation time in milliseconds: ids sort as they were made.
+    assert first.int >> 80 <= later.int >> 80 <= from_db[0].int >> 80 <= from_db[1].int >> 80
+    assert first != later and from_db[0] != from_db[1]
+
+
 def test_post_stores_interaction_with_agent_team_and_scheduled_request(cast, api):
     resp = api.post(URL, item(1, agent={"employee_id": "A-1"}))
     assert resp.status_code == 201, resp.content

@@ -906,7 +906,7 @@ ins AS (
         channel, customer_name, customer_email, customer_phone, customer_language, agent_id,
         team_id, occurred_at, local_day, tags, properties, ticket_url, do_not_send,
         created_at{i_extra_cols})
-    SELECT gen_random_uuid(), $1, v.external_id, v.source, $2, v.channel, v.customer_name,
+    SELECT coachhub_uuid7(), $1, v.external_id, v.source, $2, v.channel, v.customer_name,
         v.customer_email, v.customer_phone, v.customer_language, v.agent_id, v.team_id,
         v.occurred_at, (v.occurred_at AT TIME ZONE $8)::date, v.tags::varchar[],
         v.properties::jsonb, v.ticket_url,
@@ -920,7 +920,7 @@ req AS (
     INSERT INTO feedback_feedbackrequest (public_id, organization_id, interaction_id, kind,
         status, survey_state, send_after, sent_at, expires_at, created_at,
         updated_at{r_extra_cols})
-    SELECT gen_random_uuid(), $1, ins.id, 'initial', v.status, v.survey_state, $4, NULL, $5,
+    SELECT coachhub_uuid7(), $1, ins.id, 'initial', v.status, v.survey_state, $4, NULL, $5,
         $3, $3{r_extra_vals}
     FROM ins JOIN v ON v.source = ins.source AND v.external_id = ins.external_id
     RETURNING id, interaction_id

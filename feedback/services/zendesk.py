@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from uuid6 import uuid7
 
 from coachhub.core.outbox import consumer, event_record
 from coachhub.tenancy.models import GlobalLookup, LookupKind
@@ -245,7 +246,7 @@ def delivery_receive(endpoint: WebhookEndpoint, body: bytes) -> tuple[InboundDel
                 _INSERT.format(table=connection.ops.quote_name(InboundDelivery._meta.db_table)),
                 [
                     endpoint.organization_id,
-                    uuid.uuid4(),
+                    uuid7(),
                     endpoint.pk,
                     key,
                     text,
