@@ -157,7 +157,9 @@ def run(ctx: Context) -> list[Row]:
         items = api_items(f"{tag}-{b}", BATCH, seed["agent_emails"])
         rows = flat_rows(items, agents, org.tz)
         for r in rows:
-            r["external_id"] += "-drf"
+            # Its own keys, not ones next to ours (in the same index pages ours just warmed).
+            r["external_id"] = "drf-" + r["external_id"]
+            r["customer_email"] = "drf-" + r["customer_email"]
         first_rows = first_rows or (rows if b >= 0 else [])
         t0 = time.perf_counter()
         with tenant_context(org):

@@ -354,54 +354,6 @@ def test_large_files_are_read_in_chunks_not_all_at_once(cast, monkeypatch):
     assert imp.status == ImportStatus.READY and sizes == [7, 7, 7, 7, 2]
 
 
-def test_read_ahead_hands_the_readers_error_to_the_consumer():
-    def reader():
-        yield 1
-        raise csv_import.NotACsv("Row 3: the file is not valid utf-8 text.")
-
-    block = csv_import.read_ahead(reader())
-    with pytest.raises(csv_import.NotACsv, match="Row 3"), block as ahead:
-        assert next(ahead) == 1
-        next(ahead)
-    assert not block._thread.is_alive()
-
-
-def test_leaving_read_ahead_early_stops_its_thread_within_depth():
-    produced = []
-
-    def reader():
-        for i in range(1000):
-            produced.append(i)
-            yield i
-
-    block = csv_import.read_ahead(reader(), depth=2)
-    with pytest.raises(csv_import.ImportRefused), block as ahead:
-        assert next(ahead) == 0
-        raise csv_import.ImportRefused([])
-    assert not block._thread.is_alive()
-    assert len(produced) <= 4  # the one consumed, two queued, one waiting to be put
-
-
-def test_field_checks_done_ahead_must_be_of_the_same_items(cast):
-    from django.utils import timezone
-
-    from feedback.services.ingest import (
-        allowed_channels,
-        interactions_check_fields,
-        interactions_ingest,
-    )
-
-    items = [{"external_id": "X-1", "channel": "email", "agent": {"email": "ann@acme.test"},
-              "customer": {"name": "Lee", "email": "lee@example.com"}}]  # fmt: skip
-    with tenant_context(cast.org_a):
-        checked = interactions_check_fields(
-            items, channels=allowed_channels(cast.org_a), now=timezone.now()
-        )
-        with pytest.raises(ValueError, match="other items"):
-            interactions_ingest(cast.org_a, list(items), checked=checked)
-        assert interactions_ingest(cast.org_a, items, checked=checked).created == 1
-
-
 # --- the pages ----------------------------------------------------------------------------
 
 

@@ -11,8 +11,6 @@ connection that commits each update on its own, so it is visible while the impor
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import zlib
 from datetime import timedelta
 
@@ -332,70 +330,10 @@ def _try_lock(imp: CsvImport, phase: str) -> bool:
         return bool(cur.fetchone()[0])
 
 
-class read_ahead:  # noqa: N801  (used as a context manager, like contextlib's)
-    """Run ``iterable`` in a background thread, up to ``depth`` results ahead of the consumer.
-
-    An import alternates Python (parsing a chunk, checking its fields) with waiting for Postgres
-    (writing it); with the next chunk prepared while the current one is written, the two
-    overlap (psycopg2 releases the GIL while it waits). The iterable must not use the
-    database: Django's connections belong to their thread. An exception in the thread is
-    raised in the consumer; leaving the block early stops the thread and waits for it.
-    """
-
-    def __init__(self, iterable, depth: int = 2):
-        self._iterable = iterable
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="read-ahead", daemon=True)
-
-    def _put(self, entry) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(entry, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self) -> None:
-        try:
-            for value in self._iterable:
-                if not self._put((True, value)):
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            self._put((False, exc))
-            return
-        self._put((False, None))
-
-    def _consume(self):
-        while True:
-            ok, value = self._queue.get()
-            if ok:
-                yield value
-            elif value is None:
-                return
-            else:
-                raise value
-
-    def __enter__(self):
-        self._thread.start()
-        return self._consume()
-
-    def __exit__(self, *exc_info) -> bool:
-        self._stop.set()
-        self._thread.join()
-        return False
-
-
 def csv_import_run(imp: CsvImport, *, chunk_rows: int | None = None) -> CsvImport:
     """Import a checked file in one all-or-nothing transaction. Runs in the organization context
     (the task's transaction); the import itself is a savepoint inside it."""
-    from .ingest import (
-        IngestValidationError,
-        allowed_channels,
-        interactions_check_fields,
-        interactions_ingest,
-    )
+    from .ingest import IngestValidationError, interactions_ingest
 
     if imp.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
         return imp
@@ -411,39 +349,25 @@ def csv_import_run(imp: CsvImport, *, chunk_rows: int | None = None) -> CsvImpor
             header = header_check(reader.header)
             if header.errors:
                 raise ImportRefused(header.errors)
-            channels = allowed_channels(organization)
-
-            def checked_chunks():
-                # Runs in the read-ahead thread: parsing and field checks only, no database.
-                for items, rows, errors, total in chunks(
-                    reader, header.names, chunk_rows or CHUNK_ROWS
-                ):
-                    checked = None
-                    if items and not errors:
-                        checked = interactions_check_fields(
-                            items, channels=channels, now=timezone.now(), default_source=SOURCE
+            for items, rows, errors, total in chunks(
+                reader, header.names, chunk_rows or CHUNK_ROWS
+            ):
+                if errors:
+                    raise ImportRefused(errors)
+                if items:
+                    try:
+                        result = interactions_ingest(
+                            organization,
+                            items,
+                            default_source=SOURCE,
+                            mode="live",
+                            history=imp.history,
                         )
-                    yield items, rows, errors, total, checked
-
-            with read_ahead(checked_chunks()) as ahead:
-                for items, rows, errors, total, checked in ahead:
-                    if errors:
-                        raise ImportRefused(errors)
-                    if items:
-                        try:
-                            result = interactions_ingest(
-                                organization,
-                                items,
-                                default_source=SOURCE,
-                                mode="live",
-                                history=imp.history,
-                                checked=checked,
-                            )
-                        except IngestValidationError as exc:
-                            raise ImportRefused(ingest_errors_to_rows(exc.errors, rows)) from exc
-                        created += result.created
-                        duplicates += result.duplicates
-                    progress.rows(total)
+                    except IngestValidationError as exc:
+                        raise ImportRefused(ingest_errors_to_rows(exc.errors, rows)) from exc
+                    created += result.created
+                    duplicates += result.duplicates
+                progress.rows(total)
     except (ImportRefused, NotACsv) as exc:
         # The savepoint rolled back every chunk: nothing of this file was imported.
         progress.close()

@@ -411,8 +411,7 @@ def _validate(raw: dict, i: int, errors: _Errors, *, channels: set[str], now: da
             elif value not in clean_tags:
                 clean_tags.append(value)
         clean["tags"] = clean_tags
-    # The row's SQL text for the insert's tags and properties columns, made here: a CSV
-    # import's reader thread then does it, not the thread that waits for the database.
+    # The row's SQL text for the insert's tags and properties columns, made with the checks.
     clean["tags_sql"] = _array(clean["tags"]) if clean.get("tags") else "{}"
 
     props = raw.get("properties")
@@ -469,67 +468,7 @@ def _check_call(organization, mode: str, name: str) -> None:
         raise ValueError(f"unknown mode {mode!r}")
 
 
-@dataclass
-class FieldCheck:
-    """The half of validation that needs no database, for a list of items: their keys, the
-    first occurrence of each key with its clean fields, and the field errors. A CSV import
-    computes it for the next chunk in its reader thread while the previous chunk is written
-    (``interactions_ingest(..., checked=...)``); otherwise ``interactions_ingest`` does it."""
-
-    items: list
-    source: str | None
-    default_source: str | None
-    error_prefix: str | None
-    now: datetime
-    keys: list[tuple[str, str] | None]
-    new: list[tuple[int, tuple[str, str], dict]]
-    errors: _Errors
-
-
-def interactions_check_fields(
-    items: list,
-    *,
-    channels: set[str],
-    now: datetime,
-    source: str | None = None,
-    default_source: str | None = None,
-    error_prefix: str | None = "interactions",
-) -> FieldCheck:
-    """Field checks of ``items`` (pure Python: safe in another thread). ``channels`` is
-    ``allowed_channels(organization)``, read by the caller; ``now`` is the time the checks
-    and the write use."""
-    errors = _Errors(error_prefix)
-    keys: list[tuple[str, str] | None] = []
-    for i, raw in enumerate(items):
-        key, key_errors = _key(raw, default_source, source)
-        for name, reason in key_errors:
-            errors.add(i, name, reason)
-        keys.append(key)
-
-    # Validate the first occurrence of every key; later repeats in the call are duplicates.
-    first_index: dict[tuple[str, str], int] = {}
-    new: list[tuple[int, tuple[str, str], dict]] = []
-    for i, (raw, key) in enumerate(zip(items, keys, strict=True)):
-        if key is None or key in first_index:
-            continue
-        first_index[key] = i
-        clean = _validate(raw, i, errors, channels=channels, now=now)
-        if clean is not None:
-            new.append((i, key, clean))
-    return FieldCheck(items, source, default_source, error_prefix, now, keys, new, errors)
-
-
-def _prepare(
-    organization,
-    items,
-    source,
-    mode,
-    default_source,
-    error_prefix,
-    now,
-    history=None,
-    checked: FieldCheck | None = None,
-):
+def _prepare(organization, items, source, mode, default_source, error_prefix, now, history=None):
     """Keys, known stored duplicates, and the validated new items (agents resolved), plus
     errors, and (to ingest: ``history`` given) the send plan with its suppression facts, read
     in the same round trip as the agents.
@@ -539,22 +478,25 @@ def _prepare(
     Only items that fail validation are checked against stored keys, because a stored
     duplicate's body is not validated: its errors do not count.
     """
-    if checked is None:
-        checked = interactions_check_fields(
-            items,
-            channels=allowed_channels(organization),
-            now=now,
-            source=source,
-            default_source=default_source,
-            error_prefix=error_prefix,
-        )
-    elif checked.items is not items or (
-        checked.source,
-        checked.default_source,
-        checked.error_prefix,
-    ) != (source, default_source, error_prefix):
-        raise ValueError("checked was computed for other items or arguments")
-    keys, new, errors = checked.keys, checked.new, checked.errors
+    errors = _Errors(error_prefix)
+    keys: list[tuple[str, str] | None] = []
+    for i, raw in enumerate(items):
+        key, key_errors = _key(raw, default_source, source)
+        for name, reason in key_errors:
+            errors.add(i, name, reason)
+        keys.append(key)
+
+    # Validate the first occurrence of every key; later repeats in the call are duplicates.
+    channels = allowed_channels(organization)
+    first_index: dict[tuple[str, str], int] = {}
+    new: list[tuple[int, tuple[str, str], dict]] = []
+    for i, (raw, key) in enumerate(zip(items, keys, strict=True)):
+        if key is None or key in first_index:
+            continue
+        first_index[key] = i
+        clean = _validate(raw, i, errors, channels=channels, now=now)
+        if clean is not None:
+            new.append((i, key, clean))
     refs = [c["agent_ref"] for _, _, c in new]
     if history is None:
         plan, agents = None, _agents_for(organization, refs)
@@ -612,20 +554,18 @@ def interactions_ingest(
     history: bool = False,
     error_prefix: str | None = "interactions",
     default_source: str | None = None,
-    checked: FieldCheck | None = None,
 ) -> IngestResult:
     """Validate and store ``items``; see the module docstring.
 
     ``source`` forces the source of every item (a channel such as ``zendesk`` passes it; the
     items' own ``source`` is then ignored); ``default_source`` only fills it where an item has
     none (else ``api``). ``mode`` is the API key's mode. ``history=True`` (imports of past
-    contacts) stores and counts but never surveys. ``checked``: the field checks of these
-    same items and arguments, done ahead (``interactions_check_fields``); its ``now`` is used.
+    contacts) stores and counts but never surveys.
     """
     _check_call(organization, mode, "interactions_ingest")
-    now = checked.now if checked is not None else timezone.now()
+    now = timezone.now()
     keys, existing, new, errors, plan = _prepare(
-        organization, items, source, mode, default_source, error_prefix, now, history, checked
+        organization, items, source, mode, default_source, error_prefix, now, history
     )
     if errors.items:
         raise IngestValidationError(errors.sorted())
