@@ -389,6 +389,7 @@ def _default_sql(field, cur) -> str:
 
     from django.db.models import NOT_PROVIDED
     from django.utils import timezone
+    from uuid6 import uuid7
 
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return "now()"
@@ -402,6 +403,8 @@ def _default_sql(field, cur) -> str:
         return cur.mogrify("%s", [value]).decode()
     if default is uuid.uuid4:
         return "gen_random_uuid()"
+    if default is uuid7:  # public ids (PublicIdMixin): the database's function, same format
+        return "coachhub_uuid7()"
     if default is timezone.now:
         return "now()"
     value = default() if callable(default) else default
