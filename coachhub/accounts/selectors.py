@@ -3,6 +3,8 @@ narrows by role through the access functions."""
 
 from __future__ import annotations
 
+import functools
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -16,31 +18,31 @@ from coachhub.tenancy.models import (
     Organization,
     TeamLead,
 )
-from coachhub.tenancy.raw import RowReader
+from coachhub.tenancy.raw import RowReader, split_row
 
-_switcher = None  # (membership reader, organization reader, SQL)
+
+@functools.cache
+def _switcher():
+    """(membership reader, organization reader, SQL), made on first use."""
+    m, o = RowReader(Membership, "m"), RowReader(Organization, "o")
+    sql = (
+        f"SELECT {m.columns}, {o.columns} FROM {Membership._meta.db_table} m "  # noqa: S608 - model columns
+        f"JOIN {Organization._meta.db_table} o ON o.id = m.organization_id "
+        "WHERE m.user_id = %s AND m.is_active AND o.is_active ORDER BY o.name, o.id"
+    )
+    return m, o, sql
 
 
 def user_memberships(user) -> list[Membership]:
     """The signed-in user's active memberships in active organizations (the org switcher),
     with their organizations, by organization name: every page's layout asks, so one round
     trip with the user setting (``user_rows``) instead of a context's five."""
-    global _switcher
-    if _switcher is None:
-        m, o = RowReader(Membership, "m"), RowReader(Organization, "o")
-        _switcher = (
-            m,
-            o,
-            f"SELECT {m.columns}, {o.columns} FROM {Membership._meta.db_table} m "  # noqa: S608 - model columns
-            f"JOIN {Organization._meta.db_table} o ON o.id = m.organization_id "
-            "WHERE m.user_id = %s AND m.is_active AND o.is_active ORDER BY o.name, o.id",
-        )
-    m, o, sql = _switcher
-    n = len(m.fields)
+    m, o, sql = _switcher()
     out = []
     for row in user_rows(user, sql, [int(user.pk)]):
-        member = m.instance(row[:n])
-        member.organization = o.instance(row[n:])
+        member_values, org_values, _ = split_row(row, (m, o))
+        member = m.instance(member_values)
+        member.organization = o.instance(org_values)
         out.append(member)
     return out
 

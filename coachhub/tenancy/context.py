@@ -15,6 +15,7 @@ that nesting (an eager task inside a request of another organization) cannot lea
 from __future__ import annotations
 
 import contextvars
+import functools
 from contextlib import contextmanager
 
 from django.db import connection, transaction
@@ -65,50 +66,76 @@ def tenant_context(organization):
     with transaction.atomic():
         previous = "" if outermost else _db_setting(ORG_SETTING)
         _set_db_setting(ORG_SETTING, str(org_id))
-        token = _current_org_id.set(org_id)
-        try:
-            with scope(organization=org_id):
-                yield org_id
-        finally:
-            _current_org_id.reset(token)
-        # Only on success: on an exception the (savepoint) rollback restores the old value,
-        # and the broken transaction would refuse the query anyway. The same holds when the
-        # block asked for a rollback (the middleware does for every >= 400 answer): Django
-        # refuses any query then, and the rollback on exit restores the value.
-        if not outermost and not transaction.get_rollback():
-            _set_db_setting(ORG_SETTING, previous)
-
-
-_api_key_statements = None  # (org reader, key reader, set statement, load statement)
-
-
-def _api_key_entry():
-    global _api_key_statements
-    if _api_key_statements is None:
-        from .models import ApiKey, LookupKind, Organization
-        from .raw import Prepared, RowReader
-
-        org, key = RowReader(Organization, "o"), RowReader(ApiKey, "k")
-        where = f"g.kind = '{LookupKind.API_KEY.value}' AND g.digest = $1"
-        enter = Prepared(
-            "tenancy_api_key_enter",
-            f"SELECT set_config('{ORG_SETTING}', COALESCE((SELECT g.organization_id::text "  # noqa: S608 - constants
-            f"FROM coachhub_globallookup g WHERE {where}), ''), true)",
-            ["text"],
-        )
-        load = Prepared(
-            "tenancy_api_key_load",
-            f"SELECT {org.columns}, {key.columns} FROM coachhub_globallookup g "  # noqa: S608 - model columns
-            "JOIN coachhub_organization o ON o.id = g.organization_id "
-            "JOIN coachhub_apikey k ON k.organization_id = g.organization_id "
-            f"AND k.id = g.object_id WHERE {where} AND k.revoked_at IS NULL",
-            ["text"],
-        )
-        _api_key_statements = (org, key, enter, load)
-    return _api_key_statements
+        with _inside(org_id, outermost, previous):
+            yield org_id
 
 
 @contextmanager
+def _inside(org_id: int | None, outermost: bool, previous: str):
+    """The rest of entering an organization whose setting is already in the database: the ORM
+    scope and ``current_organization_id`` for the block (none for ``org_id`` None: nothing
+    visible), and the previous setting put back after it when nested."""
+    token = _current_org_id.set(org_id)
+    try:
+        if org_id is None:
+            yield
+        else:
+            with scope(organization=org_id):
+                yield
+    finally:
+        _current_org_id.reset(token)
+    # Only on success: on an exception the (savepoint) rollback restores the old value, and
+    # the broken transaction would refuse the query anyway. The same holds when the block
+    # asked for a rollback (the middleware does for every >= 400 answer): Django refuses any
+    # query then, and the rollback on exit restores the value.
+    if not outermost and not transaction.get_rollback():
+        _set_db_setting(ORG_SETTING, previous)
+
+
+@contextmanager
+def _entered_from_database(enter, load, params: list, build):
+    """Enter the organization the database finds (``enter`` sets the setting from
+    ``params[0]``), then read ``load``'s one row under it (row-level security applies), in one
+    round trip. ``build(row)`` gives ``(organization id, value)``; yields the value inside the
+    organization, or None (no row) with the setting left empty."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        previous = "" if outermost else _db_setting(ORG_SETTING)
+        with connection.cursor() as cur:
+            enter.ensure(cur)
+            load.ensure(cur)
+            cur.execute(f"{enter.execute_sql}; {load.execute_sql}", [params[0], *params])
+            row = cur.fetchone()
+        org_id, value = build(row) if row is not None else (None, None)
+        with _inside(org_id, outermost, previous):
+            yield value
+
+
+@functools.cache
+def _api_key_statements():
+    """(organization reader, key reader, set statement, load statement), made on first use."""
+    from .models import ApiKey, LookupKind, Organization
+    from .raw import Prepared, RowReader
+
+    org, key = RowReader(Organization, "o"), RowReader(ApiKey, "k")
+    where = f"g.kind = '{LookupKind.API_KEY.value}' AND g.digest = $1"
+    enter = Prepared(
+        "tenancy_api_key_enter",
+        f"SELECT set_config('{ORG_SETTING}', COALESCE((SELECT g.organization_id::text "  # noqa: S608 - constants
+        f"FROM coachhub_globallookup g WHERE {where}), ''), true)",
+        ["text"],
+    )
+    load = Prepared(
+        "tenancy_api_key_load",
+        f"SELECT {org.columns}, {key.columns} FROM coachhub_globallookup g "  # noqa: S608 - model columns
+        "JOIN coachhub_organization o ON o.id = g.organization_id "
+        "JOIN coachhub_apikey k ON k.organization_id = g.organization_id "
+        f"AND k.id = g.object_id WHERE {where} AND k.revoked_at IS NULL",
+        ["text"],
+    )
+    return org, key, enter, load
+
+
 def api_key_context(digest: str):
     """``tenant_context`` for an API call, entered from the key's digest in one round trip:
     the organization setting is taken from the key's lookup row in the database, then the
@@ -117,74 +144,53 @@ def api_key_context(digest: str):
     Yields ``(organization, key)`` inside the organization's transaction and scope, or
     ``None`` (no such key, revoked) with the setting left empty: nothing is visible.
     """
-    org_reader, key_reader, enter, load = _api_key_entry()
-    outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        previous = "" if outermost else _db_setting(ORG_SETTING)
-        with connection.cursor() as cur:
-            enter.ensure(cur)
-            load.ensure(cur)
-            cur.execute(f"{enter.execute_sql}; {load.execute_sql}", [digest, digest])
-            row = cur.fetchone()
-        if row is None:
-            found = None
-        else:
-            n = len(org_reader.fields)
-            found = (org_reader.instance(row[:n]), key_reader.instance(row[n:]))
-        org_id = found[0].pk if found else None
-        token = _current_org_id.set(org_id)
-        try:
-            if found is None:
-                yield None
-            else:
-                with scope(organization=org_id):
-                    yield found
-        finally:
-            _current_org_id.reset(token)
-        if not outermost and not transaction.get_rollback():
-            _set_db_setting(ORG_SETTING, previous)
+    from .raw import split_row
+
+    org_reader, key_reader, enter, load = _api_key_statements()
+
+    def build(row):
+        org_values, key_values, _ = split_row(row, (org_reader, key_reader))
+        organization = org_reader.instance(org_values)
+        return organization.pk, (organization, key_reader.instance(key_values))
+
+    return _entered_from_database(enter, load, [digest], build)
 
 
-_member_statements = None  # (readers, enter statement, load statement)
+@functools.cache
+def _member_statements():
+    """(readers, set statement, load statement), made on first use."""
+    from .models import AgentProfile, Membership, Organization, Team
+    from .raw import Prepared, RowReader
+
+    readers = (
+        RowReader(Organization, "o"),
+        RowReader(Membership, "m"),
+        RowReader(Team, "t"),
+        RowReader(AgentProfile, "p"),
+    )
+    tables = {r.model: r.model._meta.db_table for r in readers}
+    enter = Prepared(
+        "tenancy_member_enter",
+        f"SELECT set_config('{ORG_SETTING}', COALESCE((SELECT o.id::text "  # noqa: S608 - constants
+        f"FROM {tables[Organization]} o WHERE o.slug = $1 AND o.is_active), ''), true)",
+        ["text"],
+    )
+    load = Prepared(
+        "tenancy_member_load",
+        f"SELECT {', '.join(r.columns for r in readers)} "  # noqa: S608 - model columns
+        f"FROM {tables[Organization]} o "
+        f"JOIN {tables[Membership]} m ON m.organization_id = o.id "
+        f"LEFT JOIN {tables[Team]} t ON t.organization_id = m.organization_id "
+        "AND t.id = m.team_id "
+        f"LEFT JOIN {tables[AgentProfile]} p ON p.organization_id = m.organization_id "
+        "AND p.membership_id = m.id "
+        "WHERE o.slug = $1 AND o.is_active AND m.user_id = $2 AND m.is_active "
+        "ORDER BY p.id LIMIT 1",
+        ["text", "bigint"],
+    )
+    return readers, enter, load
 
 
-def _member_entry():
-    global _member_statements
-    if _member_statements is None:
-        from .models import AgentProfile, Membership, Organization, Team
-        from .raw import Prepared, RowReader
-
-        readers = (
-            RowReader(Organization, "o"),
-            RowReader(Membership, "m"),
-            RowReader(Team, "t"),
-            RowReader(AgentProfile, "p"),
-        )
-        tables = {r.model: r.model._meta.db_table for r in readers}
-        enter = Prepared(
-            "tenancy_member_enter",
-            f"SELECT set_config('{ORG_SETTING}', COALESCE((SELECT o.id::text "  # noqa: S608 - constants
-            f"FROM {tables[Organization]} o WHERE o.slug = $1 AND o.is_active), ''), true)",
-            ["text"],
-        )
-        load = Prepared(
-            "tenancy_member_load",
-            f"SELECT {', '.join(r.columns for r in readers)} "  # noqa: S608 - model columns
-            f"FROM {tables[Organization]} o "
-            f"JOIN {tables[Membership]} m ON m.organization_id = o.id "
-            f"LEFT JOIN {tables[Team]} t ON t.organization_id = m.organization_id "
-            "AND t.id = m.team_id "
-            f"LEFT JOIN {tables[AgentProfile]} p ON p.organization_id = m.organization_id "
-            "AND p.membership_id = m.id "
-            "WHERE o.slug = $1 AND o.is_active AND m.user_id = $2 AND m.is_active "
-            "ORDER BY p.id LIMIT 1",
-            ["text", "bigint"],
-        )
-        _member_statements = (readers, enter, load)
-    return _member_statements
-
-
-@contextmanager
 def member_context(slug: str, user):
     """``tenant_context`` for a page under ``/o/<slug>/``, entered in one round trip: the
     organization setting is taken from the active organization with that slug in the database,
@@ -196,43 +202,24 @@ def member_context(slug: str, user):
     scope, or ``None`` (no such active organization, or not an active member of it: the same
     answer, so slugs cannot be enumerated) with the setting left empty.
     """
-    (org_reader, member_reader, team_reader, profile_reader), enter, load = _member_entry()
-    outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        previous = "" if outermost else _db_setting(ORG_SETTING)
-        with connection.cursor() as cur:
-            enter.ensure(cur)
-            load.ensure(cur)
-            cur.execute(f"{enter.execute_sql}; {load.execute_sql}", [slug, slug, int(user.pk)])
-            row = cur.fetchone()
-        member = None
-        if row is not None:
-            values = []
-            start = 0
-            for reader in (org_reader, member_reader, team_reader, profile_reader):
-                values.append(row[start : start + len(reader.fields)])
-                start += len(reader.fields)
-            organization = org_reader.instance(values[0])
-            member = member_reader.instance(values[1])
-            member.organization = organization
-            member.user = user
-            if values[2][0] is not None:
-                member.team = team_reader.instance(values[2])
-            member.__dict__["profile"] = (
-                profile_reader.instance(values[3]) if values[3][0] is not None else None
-            )
-        org_id = member.organization_id if member is not None else None
-        token = _current_org_id.set(org_id)
-        try:
-            if member is None:
-                yield None
-            else:
-                with scope(organization=org_id):
-                    yield member
-        finally:
-            _current_org_id.reset(token)
-        if not outermost and not transaction.get_rollback():
-            _set_db_setting(ORG_SETTING, previous)
+    from .raw import split_row
+
+    readers, enter, load = _member_statements()
+    org_reader, member_reader, team_reader, profile_reader = readers
+
+    def build(row):
+        org_values, member_values, team_values, profile_values, _ = split_row(row, readers)
+        member = member_reader.instance(member_values)
+        member.organization = org_reader.instance(org_values)
+        member.user = user
+        if team_values[0] is not None:
+            member.team = team_reader.instance(team_values)
+        member.__dict__["profile"] = (
+            profile_reader.instance(profile_values) if profile_values[0] is not None else None
+        )
+        return member.organization_id, member
+
+    return _entered_from_database(enter, load, [slug, int(user.pk)], build)
 
 
 # The user setting an enclosing ``user_context`` set ("" outside one): what to restore after.

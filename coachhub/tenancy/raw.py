@@ -45,6 +45,18 @@ class RowReader:
         return self.model.from_db(connection.alias, self.attnames, values)
 
 
+def split_row(row, readers) -> list[tuple]:
+    """``row`` cut into the columns of each reader in turn (as their ``columns`` were joined
+    in the select list), then whatever follows them."""
+    parts, start = [], 0
+    for reader in readers:
+        end = start + len(reader.fields)
+        parts.append(tuple(row[start:end]))
+        start = end
+    parts.append(tuple(row[start:]))
+    return parts
+
+
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
