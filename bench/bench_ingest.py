@@ -62,7 +62,7 @@ def _stored(org, run_id: str) -> int:
 
 def _drain_state(org_id: int) -> tuple[int, bool]:
     """(rings waiting, drain armed) of the organization's survey doorbell."""
-    from feedback.services.activity import redis_client
+    from coachhub.core.redisclient import redis_client
     from feedback.services.survey import _drain_keys
 
     ids_key, armed_key = _drain_keys(org_id)
@@ -72,7 +72,7 @@ def _drain_state(org_id: int) -> tuple[int, bool]:
 
 def _forget_doorbells(org_id: int) -> None:
     """Earlier runs' rings (their requests stay pending, as after a lost doorbell)."""
-    from feedback.services.activity import redis_client
+    from coachhub.core.redisclient import redis_client
     from feedback.services.survey import _drain_keys
 
     redis_client().delete(*_drain_keys(org_id))

@@ -38,7 +38,7 @@ def test_recording_never_raises_when_redis_is_down(cast, clean, monkeypatch):
     def down():
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(activity, "_redis", down)
+    monkeypatch.setattr(activity, "redis_client", down)
     activity.activity_record(cast.org_a.pk, "api", "accepted")  # no exception
     assert activity.activity_recent_for(cast.org_a.pk) == []
 

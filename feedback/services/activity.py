@@ -19,10 +19,10 @@ import json
 import logging
 from datetime import timedelta
 
-import redis
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
+
+from coachhub.core.redisclient import LuaScript, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -33,37 +33,6 @@ OUTCOMES = (ACCEPTED, REJECTED)
 KEEP = 100  # recent entries kept per (organization, source)
 COUNTER_DAYS = 14
 REASON_MAX = 500
-
-
-_client = None
-
-
-def redis_client():
-    """A redis-py client on the pool of Django's cache (same server, same settings), made once
-    per process: ``RedisCache`` builds a new client object on every call, which costs more
-    than the round trip on the hot ingest path. The pool handles forks and reconnects."""
-    global _client
-    if _client is None:
-        _client = redis.Redis(connection_pool=cache._cache._get_connection_pool(write=True))
-    return _client
-
-
-_redis = redis_client
-
-
-class LuaScript:
-    """A Lua script run as one command (EVALSHA, loaded on first use): several writes in one
-    round trip and one command to encode, where a pipeline of them cost the API call more CPU
-    in redis-py than the trip itself."""
-
-    def __init__(self, source: str):
-        self.source = source
-        self._script = None
-
-    def script(self, client):
-        if self._script is None:
-            self._script = client.register_script(self.source)
-        return self._script
 
 
 # KEYS: the recent list, the day's counters. ARGV: entry, KEEP, ttl, call field, items field,
@@ -121,7 +90,7 @@ def activity_record(
     try:
         recent = _key(organization_id, "recent", source)
         counters = _key(organization_id, "counts", day)
-        client = _redis()
+        client = redis_client()
         _RECORD.script(client)(
             keys=[recent, counters],
             args=[
@@ -153,7 +122,7 @@ def activity_recent_for(
     """Newest first; one source or all of them merged."""
     sources = [source] if source else list(SOURCES)
     try:
-        pipe = _redis().pipeline(transaction=False)
+        pipe = redis_client().pipeline(transaction=False)
         for s in sources:
             pipe.lrange(_key(organization_id, "recent", s), 0, limit - 1)
         lists = pipe.execute()
@@ -184,7 +153,7 @@ def activity_counts_for(organization_id: int, days: int = 7) -> dict[str, dict[s
         s: {ACCEPTED: 0, REJECTED: 0, "accepted_items": 0, "rejected_items": 0} for s in SOURCES
     }
     try:
-        pipe = _redis().pipeline(transaction=False)
+        pipe = redis_client().pipeline(transaction=False)
         for k in keys:
             pipe.hgetall(k)
         hashes = pipe.execute()
@@ -206,7 +175,7 @@ def activity_counts_for(organization_id: int, days: int = 7) -> dict[str, dict[s
 def activity_clear(organization_id: int) -> None:
     """Forget an organization's activity (tests; an organization's deletion)."""
     try:
-        client = _redis()
+        client = redis_client()
         keys = list(client.scan_iter(match=_key(organization_id, "*"), count=500))
         if keys:
             client.delete(*keys)

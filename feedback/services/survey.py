@@ -25,6 +25,7 @@ transaction as the change (exactly once per response, whatever the edits), and r
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import secrets
@@ -44,6 +45,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from coachhub.core.outbox import event_record
+from coachhub.core.redisclient import LuaScript, redis_client
 from coachhub.tenancy.context import current_organization_id, tenant_context
 from coachhub.tenancy.models import (
     AgentProfile,
@@ -53,7 +55,7 @@ from coachhub.tenancy.models import (
     Organization,
     sha256_hex,
 )
-from coachhub.tenancy.raw import Prepared, RowReader
+from coachhub.tenancy.raw import Prepared, RowReader, split_row
 
 from ..models import (
     FeedbackRequest,
@@ -66,7 +68,6 @@ from ..models import (
 )
 from ..settings import org_setting
 from . import rollups
-from .activity import LuaScript, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -393,29 +394,25 @@ def request_send(organization_id: int, request_id: int, *, connection=None, now=
             connection.close()
 
 
-_claim = None  # (request reader, interaction reader, statement), made on first use
-
-
+@functools.cache
 def _claim_statement():
     """Lock a pending request (skipping one another sender holds) and read it with its
     interaction and whether the customer's address is suppressed: one prepared statement per
-    e-mail instead of an ORM query built for each (the sender's largest cost)."""
-    global _claim
-    if _claim is None:
-        r, i = RowReader(FeedbackRequest, "r"), RowReader(Interaction, "i")
-        statement = Prepared(
-            "feedback_survey_claim",
-            f"SELECT {r.columns}, {i.columns}, "  # noqa: S608 - model columns
-            "(SELECT u.source FROM feedback_unsubscribe u WHERE u.organization_id = $1 "
-            " AND u.email = i.customer_email ORDER BY u.id LIMIT 1) "
-            "FROM feedback_feedbackrequest r JOIN feedback_interaction i "
-            "ON i.organization_id = r.organization_id AND i.id = r.interaction_id "
-            f"WHERE r.organization_id = $1 AND r.id = $2 AND r.survey_state = "
-            f"'{SurveyState.PENDING.value}' FOR UPDATE OF r SKIP LOCKED",
-            ["bigint", "bigint"],
-        )
-        _claim = (r, i, statement)
-    return _claim
+    e-mail instead of an ORM query built for each (the sender's largest cost). Returns
+    (request reader, interaction reader, statement), made on first use."""
+    r, i = RowReader(FeedbackRequest, "r"), RowReader(Interaction, "i")
+    statement = Prepared(
+        "feedback_survey_claim",
+        f"SELECT {r.columns}, {i.columns}, "  # noqa: S608 - model columns
+        "(SELECT u.source FROM feedback_unsubscribe u WHERE u.organization_id = $1 "
+        " AND u.email = i.customer_email ORDER BY u.id LIMIT 1) "
+        "FROM feedback_feedbackrequest r JOIN feedback_interaction i "
+        "ON i.organization_id = r.organization_id AND i.id = r.interaction_id "
+        f"WHERE r.organization_id = $1 AND r.id = $2 AND r.survey_state = "
+        f"'{SurveyState.PENDING.value}' FOR UPDATE OF r SKIP LOCKED",
+        ["bigint", "bigint"],
+    )
+    return r, i, statement
 
 
 def _request_send(organization_id: int, request_id: int, connection, now) -> str:
@@ -425,10 +422,10 @@ def _request_send(organization_id: int, request_id: int, connection, now) -> str
         row = cur.fetchone()
     if row is None:
         return "skipped"
-    n = len(r_reader.fields)
-    request = r_reader.instance(row[:n])
-    interaction = i_reader.instance(row[n:-1])
-    blocked = row[-1]  # the suppression's source, if the address is suppressed
+    # blocked: the suppression's source, if the address is suppressed
+    request_values, interaction_values, (blocked,) = split_row(row, (r_reader, i_reader))
+    request = r_reader.instance(request_values)
+    interaction = i_reader.instance(interaction_values)
     organization = connection.organization(organization_id)
     interaction.agent = connection.agent(organization_id, interaction.agent_id)
     request.interaction = interaction
