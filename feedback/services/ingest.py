@@ -26,6 +26,7 @@ API middleware); the function opens its own (nested) transaction.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -411,8 +412,6 @@ def _validate(raw: dict, i: int, errors: _Errors, *, channels: set[str], now: da
             elif value not in clean_tags:
                 clean_tags.append(value)
         clean["tags"] = clean_tags
-    # The row's SQL text for the insert's tags and properties columns, made with the checks.
-    clean["tags_sql"] = _array(clean["tags"]) if clean.get("tags") else "{}"
 
     props = raw.get("properties")
     if props is None:
@@ -436,7 +435,6 @@ def _validate(raw: dict, i: int, errors: _Errors, *, channels: set[str], now: da
                     i, f"properties.{key}", f"At most {MAX_PROPERTY_VALUE_LENGTH} characters."
                 )
         clean["properties"] = props
-    clean["properties_sql"] = _json(props) if isinstance(props, dict) and props else "{}"
 
     ticket_url, reason = _text(raw.get("ticket_url"), required=False, max_length=1000)
     if not reason and ticket_url:
@@ -1013,15 +1011,14 @@ class _InsertStatement:
         )  # fmt: skip
 
 
-_statement: _InsertStatement | None = None
+@functools.cache
+def _statement() -> _InsertStatement:
+    return _InsertStatement()
 
 
 def _insert(
     organization, mode: str, history: bool, new, now: datetime, plan: _SendPlan
 ) -> dict[tuple[str, str], IngestedRow]:
-    global _statement
-    if _statement is None:
-        _statement = _InsertStatement()
     statuses = _statuses(mode, history, new, plan)
     send_after, expires_at = plan.send_after, plan.expires_at
     cleans = []
@@ -1044,8 +1041,8 @@ def _insert(
         [str(c["agent_id"]) for c in cleans],
         [None if c["team_id"] is None else str(c["team_id"]) for c in cleans],
         [c["occurred_at"].isoformat() for c in cleans],
-        [c["tags_sql"] for c in cleans],
-        [c["properties_sql"] for c in cleans],
+        [_array(c["tags"]) for c in cleans],
+        [_json(c["properties"]) if c["properties"] else "{}" for c in cleans],
         [c["ticket_url"] for c in cleans],
         ["t" if c["do_not_send"] else "f" for c in cleans],
         statuses,
@@ -1055,7 +1052,7 @@ def _insert(
     out: dict[tuple[str, str], IngestedRow] = {}
     with connection.cursor() as cur:
         for start in range(0, len(cleans), CHUNK):
-            _statement.execute(
+            _statement().execute(
                 cur,
                 [column[start : start + CHUNK] for column in columns],
                 org_id=organization.pk,
