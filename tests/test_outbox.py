@@ -219,7 +219,7 @@ def test_a_claimed_delivery_is_leased_against_duplicate_doorbells(cast):
     with tenant_context(cast.org_a):
         event = outbox.event_record(cast.org_a.pk, tc.TWO, {"recipient": cast.alice.pk})
     d = _pending(cast.org_a, event, "test.first")
-    assert outbox._claim(cast.org_a.pk, d.pk) == ("claimed", 1)
+    assert outbox._claim_batch(cast.org_a.pk, d.pk, batch=False) == ("claimed", {d.pk: 1})
     assert outbox.delivery_run(cast.org_a.pk, d.pk) == "not-due"
     _make_due(d)  # the lease ran out (the claimer crashed): the next doorbell takes over
     assert outbox.delivery_run(cast.org_a.pk, d.pk) == "done"

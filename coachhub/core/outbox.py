@@ -272,12 +272,6 @@ def _claim_fresh(organization_id: int, consumer: str, n: int) -> list[int]:
         return [pk for (pk,) in cur.fetchall()]
 
 
-def _claim(organization_id: int, delivery_id: int) -> tuple[str, int]:
-    """Transaction 1: count the attempt and lease the row. Returns (outcome, attempt)."""
-    outcome, claims = _claim_batch(organization_id, delivery_id, batch=False)
-    return outcome, claims.get(delivery_id, 0)
-
-
 def _claim_batch(organization_id: int, delivery_id: int, *, batch: bool) -> tuple[str, dict]:
     """Transaction 1 for the row rung and, with ``batch`` and a consumer that takes batches,
     fresh due rows of the same consumer. Returns (outcome of the row rung, {id: attempt})."""
