@@ -106,10 +106,10 @@ def _rolling_crossings(rules: list[AlertRule], response: Response) -> dict[int, 
     flips: dict[bool, list[int]] = {True: [], False: []}
     for rule in rules:
         window = stars[: rule.window]
-        below = len(window) == rule.window and Decimal(sum(window)) / len(window) < rule.threshold
+        avg = Decimal(sum(window)) / len(window) if window else None
+        below = avg is not None and len(window) == rule.window and avg < rule.threshold
         state = states[rule.pk]
         if below and not state.below:
-            avg = Decimal(sum(window)) / len(window)
             reasons[rule.pk] = (
                 f"Average of the last {rule.window} ratings fell to {avg:.2f} "
                 f"(below {rule.threshold.normalize()})"
