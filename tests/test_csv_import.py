@@ -312,7 +312,7 @@ def test_progress_is_visible_from_outside_while_the_import_transaction_is_open(c
     seen = []
     real_ingest = csv_import_ingest = __import__(
         "feedback.services.ingest", fromlist=["x"]
-    ).interactions_ingest
+    ).interactions_ingest_start
 
     def observing_ingest(*args, **kwargs):
         # Another connection (the progress page's view of the world) while the import runs.
@@ -332,12 +332,73 @@ def test_progress_is_visible_from_outside_while_the_import_transaction_is_open(c
             other.close()
         return real_ingest(*args, **kwargs)
 
-    monkeypatch.setattr("feedback.services.ingest.interactions_ingest", observing_ingest)
+    monkeypatch.setattr("feedback.services.ingest.interactions_ingest_start", observing_ingest)
     assert csv_import_ingest is real_ingest
     csv_import_run_task(organization_id=cast.org_a.pk, csv_import_id=imp.pk)
-    assert seen == [("running", 0, 0), ("running", 5, 0), ("running", 10, 0), ("running", 15, 0)]
+    # A chunk is counted once it is written, which the import learns after sending the next
+    # one (two chunks in flight): the count trails by a chunk. Nobody outside sees a row.
+    assert seen == [("running", 0, 0), ("running", 0, 0), ("running", 5, 0), ("running", 10, 0)]
     imp = the_import(cast.org_a)
     assert (imp.status, imp.created, imp.processed_rows) == (ImportStatus.DONE, 20, 20)
+
+
+def test_pipelined_chunks_see_the_rows_of_the_chunks_before_them(cast, monkeypatch):
+    """Chunks are written on a second thread while the next is read: a customer's second
+    contact two chunks later is still suppressed (its check waits for the earlier rows), and
+    a repeated external id in a later chunk is a duplicate, not a second interaction."""
+    monkeypatch.setattr(csv_import, "CHUNK_ROWS", 3)
+    rows = [row(i) for i in range(1, 10)]
+    rows[7] = row(8, email="c1@example.com")  # chunk 3 repeats chunk 1's customer
+    rows[8] = row(1)  # and chunk 1's first external id
+    imp = confirm_and_run(cast.org_a, make_import(cast.org_a, csv_text(*rows)))
+    assert (imp.status, imp.created, imp.duplicates) == (ImportStatus.DONE, 8, 1)
+    with tenant_context(cast.org_a):
+        status = dict(FeedbackRequest.objects.values_list("interaction__external_id", "status"))
+    assert status["T-1"] == "scheduled" and status["T-8"] == "suppressed"
+    assert sum(1 for s in status.values() if s == "scheduled") == 7
+
+
+def test_agents_found_by_an_earlier_chunk_are_not_looked_up_again(cast, monkeypatch):
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(csv_import, "CHUNK_ROWS", 4)
+    rows = [row(i) for i in range(1, 13)] + [row(13, agent="", employee="A-2")]
+    imp = make_import(cast.org_a, csv_text(*rows), history=True)
+    with CaptureQueriesContext(connection) as queries:
+        imp = confirm_and_run(cast.org_a, imp)
+    assert (imp.status, imp.created) == (ImportStatus.DONE, 13)
+    lookups = [q["sql"] for q in queries if "EXECUTE feedback_ingest_agents" in q["sql"]]
+    assert len(lookups) == 2  # ann once (first chunk), andy by employee id once (last chunk)
+    with tenant_context(cast.org_a):
+        assert Interaction.objects.get(external_id="T-13").agent_id == cast.andy.pk
+
+
+def test_a_database_error_while_a_chunk_is_written_rolls_back_the_whole_file(cast, monkeypatch):
+    from feedback.services import ingest
+
+    monkeypatch.setattr(csv_import, "CHUNK_ROWS", 3)
+    imp = make_import(cast.org_a, csv_text(*(row(i) for i in range(1, 10))))
+    real_submit = ingest.StatementThread.submit
+    sent = []
+
+    def failing_second_chunk(self, fn, *args):
+        sent.append(fn)
+        if len(sent) == 2:  # the second chunk's statement fails in Postgres, on the thread
+
+            def fn(params, write=fn):
+                # Rows for another organization: refused by row-level security, on the thread
+                # too (it runs in the import's transaction and organization context).
+                return write([cast.org_b.pk, *params[1:]])
+
+        return real_submit(self, fn, *args)
+
+    monkeypatch.setattr(ingest.StatementThread, "submit", failing_second_chunk)
+    with tenant_context(cast.org_a):
+        assert csv_import.csv_import_confirm(imp)
+    with pytest.raises(Exception, match="row-level security"):
+        csv_import_run_task(organization_id=cast.org_a.pk, csv_import_id=imp.pk)
+    assert len(sent) >= 2
+    assert interactions(cast.org_a) == 0
 
 
 def test_large_files_are_read_in_chunks_not_all_at_once(cast, monkeypatch):

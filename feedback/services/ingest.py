@@ -26,6 +26,7 @@ API middleware); the function opens its own (nested) transaction.
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import json
 import re
@@ -466,16 +467,31 @@ def _check_call(organization, mode: str, name: str) -> None:
         raise ValueError(f"unknown mode {mode!r}")
 
 
-def _prepare(organization, items, source, mode, default_source, error_prefix, now, history=None):
-    """Keys, known stored duplicates, and the validated new items (agents resolved), plus
-    errors, and (to ingest: ``history`` given) the send plan with its suppression facts, read
-    in the same round trip as the agents.
+@dataclass
+class Checked:
+    """Items checked without the database (``items_check``): their keys, the validated first
+    occurrence of each key, and the field errors. A CSV import checks the next chunk in a
+    reader thread while the current one is written (``interactions_ingest(checked=...)``)."""
 
-    Stored duplicates are not looked up first: in the common case (new interactions) that is
-    a query for nothing, and a duplicate that slips through is caught by ON CONFLICT anyway.
-    Only items that fail validation are checked against stored keys, because a stored
-    duplicate's body is not validated: its errors do not count.
-    """
+    keys: list[tuple[str, str] | None]
+    new: list[tuple[int, tuple[str, str], dict]]
+    errors: _Errors
+    now: datetime
+
+
+def items_check(
+    organization,
+    items: list[dict],
+    *,
+    source: str | None = None,
+    default_source: str | None = None,
+    error_prefix: str | None = "interactions",
+    now: datetime | None = None,
+    channels: set[str] | None = None,
+) -> Checked:
+    """The first half of ingestion, in Python only (no query, so it may run in another
+    thread than the one holding the transaction): keys and field validation."""
+    now = now or timezone.now()
     errors = _Errors(error_prefix)
     keys: list[tuple[str, str] | None] = []
     for i, raw in enumerate(items):
@@ -485,7 +501,8 @@ def _prepare(organization, items, source, mode, default_source, error_prefix, no
         keys.append(key)
 
     # Validate the first occurrence of every key; later repeats in the call are duplicates.
-    channels = allowed_channels(organization)
+    if channels is None:
+        channels = allowed_channels(organization)
     first_index: dict[tuple[str, str], int] = {}
     new: list[tuple[int, tuple[str, str], dict]] = []
     for i, (raw, key) in enumerate(zip(items, keys, strict=True)):
@@ -495,12 +512,50 @@ def _prepare(organization, items, source, mode, default_source, error_prefix, no
         clean = _validate(raw, i, errors, channels=channels, now=now)
         if clean is not None:
             new.append((i, key, clean))
+    return Checked(keys, new, errors, now)
+
+
+def _prepare(
+    organization,
+    checked: Checked,
+    mode: str,
+    history=None,
+    statements: StatementThread | None = None,
+    agents_known: _Agents | None = None,
+):
+    """Keys, known stored duplicates, and the validated new items (agents resolved), plus
+    errors, and (to ingest: ``history`` given) the send plan with its suppression facts, read
+    in the same round trip as the agents.
+
+    Stored duplicates are not looked up first: in the common case (new interactions) that is
+    a query for nothing, and a duplicate that slips through is caught by ON CONFLICT anyway.
+    Only items that fail validation are checked against stored keys, because a stored
+    duplicate's body is not validated: its errors do not count.
+
+    ``agents_known``: agents an earlier call of the same transaction resolved (a CSV import's
+    chunks); when every reference is among them and no address needs a suppression check,
+    no query is made. ``statements``: what an earlier call sent is written before any query
+    here (suppression must see those rows).
+    """
+    keys, new, errors, now = checked.keys, checked.new, checked.errors, checked.now
     refs = [c["agent_ref"] for _, _, c in new]
-    if history is None:
-        plan, agents = None, _agents_for(organization, refs)
+    plan = None if history is None else _send_plan(organization, mode, history, new, now)
+    if (
+        agents_known is not None
+        and (plan is None or not plan.emails)
+        and all(agents_known.get(ref) is not None for ref in set(refs))
+    ):
+        agents = agents_known
     else:
-        plan = _send_plan(organization, mode, history, new, now)
-        agents = _agents_and_suppression(organization, refs, plan)
+        if statements is not None:
+            statements.drain()
+        if plan is None:
+            agents = _agents_for(organization, refs)
+        else:
+            agents = _agents_and_suppression(organization, refs, plan)
+        if agents_known is not None:
+            agents_known.by_email.update(agents.by_email)
+            agents_known.by_employee_id.update(agents.by_employee_id)
     for i, _, clean in new:
         agent = agents.get(clean["agent_ref"])
         if agent is None:
@@ -513,6 +568,8 @@ def _prepare(organization, items, source, mode, default_source, error_prefix, no
 
     existing: dict = {}
     if errors.items:
+        if statements is not None:
+            statements.drain()
         failing = {i for i in errors.indices() if keys[i] is not None}
         existing = _existing(organization, mode, {keys[i] for i in failing})
         errors.drop({i for i in failing if keys[i] in existing})
@@ -537,9 +594,14 @@ def interactions_validate(
     """Every error ``interactions_ingest`` would report for ``items``, writing nothing (e.g. a
     CSV import's check before the admin confirms). Same arguments as ``interactions_ingest``."""
     _check_call(organization, mode, "interactions_validate")
-    *_, errors, _plan = _prepare(
-        organization, items, source, mode, default_source, error_prefix, timezone.now()
+    checked = items_check(
+        organization,
+        items,
+        source=source,
+        default_source=default_source,
+        error_prefix=error_prefix,
     )
+    *_, errors, _plan = _prepare(organization, checked, mode)
     return errors.sorted()
 
 
@@ -552,51 +614,146 @@ def interactions_ingest(
     history: bool = False,
     error_prefix: str | None = "interactions",
     default_source: str | None = None,
+    checked: Checked | None = None,
 ) -> IngestResult:
     """Validate and store ``items``; see the module docstring.
 
     ``source`` forces the source of every item (a channel such as ``zendesk`` passes it; the
     items' own ``source`` is then ignored); ``default_source`` only fills it where an item has
     none (else ``api``). ``mode`` is the API key's mode. ``history=True`` (imports of past
-    contacts) stores and counts but never surveys.
+    contacts) stores and counts but never surveys. ``checked``: ``items_check`` of ``items``
+    with the same ``source``/``default_source``/``error_prefix``, done beforehand (its ``now``
+    is the call's).
     """
-    _check_call(organization, mode, "interactions_ingest")
-    now = timezone.now()
-    keys, existing, new, errors, plan = _prepare(
-        organization, items, source, mode, default_source, error_prefix, now, history
+    prepared = _ingest_prepare(
+        organization, items, source, mode, history, error_prefix, default_source, checked
     )
-    if errors.items:
-        raise IngestValidationError(errors.sorted())
-    result = IngestResult()
-
     # No savepoint of its own when the caller already holds a transaction (a request, an
     # import): an error here fails the caller's transaction, which is what every caller wants,
     # and saves two round trips on the hot path.
     with transaction.atomic(savepoint=False):
-        created = _insert(organization, mode, history, new, now, plan) if new else {}
-        # Race: a concurrent call stored one of "our" keys first; ON CONFLICT left it to them.
-        missing = {key for _, key, _ in new if key not in created}
-        if missing:
-            existing.update(_existing(organization, mode, missing))
-        for key in keys:
-            if key in created:
-                row = created.pop(key)
-                result.created += 1
-                result.ids.append(row.public_id)
-                result.pks.append(row.interaction_id)
-                result.created_flags.append(True)
-                result.rows.append(row)
-                # A repeat of this key later in the call is a duplicate of this row.
-                existing[key] = (row.interaction_id, row.public_id)
-            else:
-                pk, public_id = existing[key]
-                result.duplicates += 1
-                result.ids.append(public_id)
-                result.pks.append(pk)
-                result.created_flags.append(False)
-        if result.rows:
-            for hook in AFTER_INGEST_HOOKS:
-                hook(organization, result.rows)
+        _sent, stored = _insert(organization, prepared)
+        return _ingest_result(organization, prepared, stored())
+
+
+def interactions_ingest_start(
+    organization,
+    items: list[dict],
+    *,
+    statements: StatementThread,
+    source: str | None = None,
+    mode: str = Mode.LIVE,
+    history: bool = False,
+    error_prefix: str | None = "interactions",
+    default_source: str | None = None,
+    checked: Checked | None = None,
+    agents_known: _Agents | None = None,
+) -> PendingIngest:
+    """``interactions_ingest`` whose insert statements run on ``statements`` (a second thread
+    on this transaction's connection): returns once they are sent, so the caller can check its
+    next items while Postgres writes these. Validation errors are raised here, before anything
+    is sent. Only inside the caller's transaction; statements the caller runs meanwhile wait
+    for these (psycopg2 serializes a connection's statements) and then see their rows."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("interactions_ingest_start must run inside a transaction")
+    prepared = _ingest_prepare(
+        organization,
+        items,
+        source,
+        mode,
+        history,
+        error_prefix,
+        default_source,
+        checked,
+        statements,
+        agents_known,
+    )
+    sent, stored = _insert(organization, prepared, statements)
+    return PendingIngest(organization, prepared, sent, stored)
+
+
+class PendingIngest:
+    """What ``interactions_ingest_start`` sent. ``wait()`` returns once Postgres has written it
+    (raising its error, if any); ``result()`` gives the ``IngestResult`` (waiting first)."""
+
+    def __init__(self, organization, prepared: _Prepared, sent: list, stored: Callable):
+        self._organization, self._prepared = organization, prepared
+        self._sent, self._stored = sent, stored
+
+    def wait(self) -> None:
+        for future in self._sent:
+            future.result()
+
+    def result(self) -> IngestResult:
+        return _ingest_result(self._organization, self._prepared, self._stored())
+
+
+@dataclass
+class _Prepared:
+    keys: list
+    existing: dict
+    new: list
+    plan: _SendPlan | None
+    mode: str
+    history: bool
+    now: datetime
+
+
+def _ingest_prepare(
+    organization,
+    items,
+    source,
+    mode,
+    history,
+    error_prefix,
+    default_source,
+    checked,
+    statements=None,
+    agents_known=None,
+) -> _Prepared:
+    _check_call(organization, mode, "interactions_ingest")
+    if checked is None:
+        checked = items_check(
+            organization,
+            items,
+            source=source,
+            default_source=default_source,
+            error_prefix=error_prefix,
+        )
+    keys, existing, new, errors, plan = _prepare(
+        organization, checked, mode, history, statements, agents_known
+    )
+    if errors.items:
+        raise IngestValidationError(errors.sorted())
+    return _Prepared(keys, existing, new, plan, mode, history, checked.now)
+
+
+def _ingest_result(organization, prepared: _Prepared, created: dict) -> IngestResult:
+    result = IngestResult()
+    existing, mode = prepared.existing, prepared.mode
+    # Race: a concurrent call stored one of "our" keys first; ON CONFLICT left it to them.
+    missing = {key for _, key, _ in prepared.new if key not in created}
+    if missing:
+        existing.update(_existing(organization, mode, missing))
+    for key in prepared.keys:
+        if key in created:
+            row = created.pop(key)
+            result.created += 1
+            result.ids.append(row.public_id)
+            result.pks.append(row.interaction_id)
+            result.created_flags.append(True)
+            result.rows.append(row)
+            # A repeat of this key later in the call is a duplicate of this row.
+            existing[key] = (row.interaction_id, row.public_id)
+        else:
+            pk, public_id = existing[key]
+            result.duplicates += 1
+            result.ids.append(public_id)
+            result.pks.append(pk)
+            result.created_flags.append(False)
+    if result.rows:
+        for hook in AFTER_INGEST_HOOKS:
+            hook(organization, result.rows)
     return result
 
 
@@ -956,6 +1113,38 @@ def _array(values) -> str:
 _json = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
 
 
+class StatementThread:
+    """A second thread that runs statements on the calling thread's open transaction, in the
+    order given, while the caller goes on with Python work (a CSV import checks its next chunk
+    while Postgres writes the current one: psycopg2 releases the GIL while it waits). Only the
+    statements run there; the caller must not use the connection until it has their results.
+    ``close()`` waits for what was sent."""
+
+    def __init__(self):
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ingest-sql")
+        self._sent: list[concurrent.futures.Future] = []
+
+    def submit(self, fn, *args) -> concurrent.futures.Future:
+        future = self._pool.submit(fn, *args)
+        self._sent.append(future)
+        return future
+
+    def drain(self) -> None:
+        """Wait until everything sent so far has run (raising the first error)."""
+        sent, self._sent = self._sent, []
+        for future in sent:
+            future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 class _InsertStatement:
     """``_INSERT_SQL`` with the extra columns of this codebase's models, prepared per
     database session (it is planned once per session, not per call)."""
@@ -999,16 +1188,16 @@ class _InsertStatement:
         types = [*_FIXED_TYPES, *(f"{t}[]" for _, t in ROW_COLUMNS), *i_types, *r_types]
         self.statement = Prepared("feedback_ingest_insert", sql, [*types, *d_types])
 
-    def execute(self, cur, columns, *, org_id, mode, now, send_after, expires_at, window, tz):
+    def params(self, columns, *, org_id, mode, now, send_after, expires_at, window, tz) -> list:
         """``columns``: one list of values per ``ROW_COLUMNS`` entry (strings, or None)."""
-        self.statement.ensure(cur)
-        cur.execute(
-            f"{GENERIC_PLANS}; {self.statement.execute_sql}",
-            [
-                org_id, mode, now, send_after, expires_at, mode == Mode.LIVE, window, tz,
-                *map(_array, columns), *self.i_extra, *self.r_extra, *self.d_extra,
-            ],
-        )  # fmt: skip
+        return [
+            org_id, mode, now, send_after, expires_at, mode == Mode.LIVE, window, tz,
+            *map(_array, columns), *self.i_extra, *self.r_extra, *self.d_extra,
+        ]  # fmt: skip
+
+    @functools.cached_property
+    def sql(self) -> str:
+        return f"{GENERIC_PLANS}; {self.statement.execute_sql}"
 
 
 @functools.cache
@@ -1017,8 +1206,20 @@ def _statement() -> _InsertStatement:
 
 
 def _insert(
-    organization, mode: str, history: bool, new, now: datetime, plan: _SendPlan
-) -> dict[tuple[str, str], IngestedRow]:
+    organization, prepared: _Prepared, statements: StatementThread | None = None
+) -> tuple[list, Callable[[], dict[tuple[str, str], IngestedRow]]]:
+    """Send the statements writing ``prepared.new`` (on ``statements``' thread if given, else
+    here and now). Returns what was sent (futures on the thread, else each statement's rows)
+    and the function that waits for them and gives the stored rows by key."""
+    mode, history, new, now, plan = (
+        prepared.mode,
+        prepared.history,
+        prepared.new,
+        prepared.now,
+        prepared.plan,
+    )
+    if not new:
+        return [], dict
     statuses = _statuses(mode, history, new, plan)
     send_after, expires_at = plan.send_after, plan.expires_at
     cleans = []
@@ -1049,23 +1250,56 @@ def _insert(
         [SurveyState.PENDING if s in pending else SurveyState.NONE for s in statuses],
     ]
     window = repeat_window(organization)
-    out: dict[tuple[str, str], IngestedRow] = {}
-    with connection.cursor() as cur:
-        for start in range(0, len(cleans), CHUNK):
-            _statement().execute(
-                cur,
-                [column[start : start + CHUNK] for column in columns],
-                org_id=organization.pk,
-                mode=mode,
-                now=now,
-                send_after=send_after,
-                expires_at=expires_at,
-                window=window,
-                tz=organization.time_zone,
-            )
-            for pk, public_id, src, ext, request_id in cur.fetchall():
-                key = (src, ext)
-                out[key] = IngestedRow(
-                    pk, public_id, request_id, status_of[key], send_after, item_of[key], now
-                )
-    return out
+    statement = _statement()
+    cursor = connection.cursor()
+    statement.statement.ensure(cursor)
+
+    def write(params):
+        # Only the statement itself here: on ``statements``' thread, Python work would take
+        # turns with the caller's for the GIL.
+        cursor.execute(statement.sql, params)
+        return cursor.fetchall()
+
+    parts = (
+        statement.params(
+            [column[i : i + CHUNK] for column in columns],
+            org_id=organization.pk,
+            mode=mode,
+            now=now,
+            send_after=send_after,
+            expires_at=expires_at,
+            window=window,
+            tz=organization.time_zone,
+        )
+        for i in range(0, len(cleans), CHUNK)
+    )
+    if statements is None:
+        try:
+            results = [write(params) for params in parts]
+        except BaseException:
+            cursor.close()
+            raise
+    else:
+        results = [statements.submit(write, params) for params in parts]
+
+    def collect() -> dict[tuple[str, str], IngestedRow]:
+        out: dict[tuple[str, str], IngestedRow] = {}
+        try:
+            for rows in results:
+                for pk, public_id, src, ext, request_id in (
+                    rows if statements is None else rows.result()
+                ):
+                    key = (src, ext)
+                    out[key] = IngestedRow(
+                        pk, public_id, request_id, status_of[key], send_after, item_of[key], now
+                    )
+        finally:
+            cursor.close()
+        return out
+
+    return results if statements is not None else [], collect
+
+
+def known_agents() -> _Agents:
+    """An empty cache of resolved agents for ``interactions_ingest_start(agents_known=...)``."""
+    return _Agents({}, {})
