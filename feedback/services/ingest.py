@@ -1117,14 +1117,18 @@ class StatementThread:
     """A second thread that runs statements on the calling thread's open transaction, in the
     order given, while the caller goes on with Python work (a CSV import checks its next chunk
     while Postgres writes the current one: psycopg2 releases the GIL while it waits). Only the
-    statements run there; the caller must not use the connection until it has their results.
-    ``close()`` waits for what was sent."""
+    statements run there. A statement the caller runs meanwhile waits for the connection
+    (psycopg2 runs one at a time) but may go first: ``drain()`` before one that must see what
+    was sent. ``close()`` waits for what was sent."""
 
     def __init__(self):
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ingest-sql")
         self._sent: list[concurrent.futures.Future] = []
 
     def submit(self, fn, *args) -> concurrent.futures.Future:
+        # Kept for ``drain``: what may still run, and failures (a done future holds its rows:
+        # a million-row import kept every chunk's otherwise).
+        self._sent = [f for f in self._sent if not f.done() or f.exception() is not None]
         future = self._pool.submit(fn, *args)
         self._sent.append(future)
         return future
