@@ -279,12 +279,33 @@ COPY_COLUMNS = [
 
 
 def _clear(ctx, org_id: int) -> None:
-    """The bench DB persists: drop this benchmark's rows from earlier runs (owner, no RLS)."""
-    for table in ("feedback_feedbackrequest", "feedback_dailyrollup", "feedback_interaction"):
-        ctx.owner_sql(f"DELETE FROM {table} WHERE organization_id = %s", [org_id])  # noqa: S608
-    ctx.owner_sql("DELETE FROM feedback_csvimport WHERE organization_id = %s", [org_id])
-    # All three: dead rows left in the request and rollup tables (and their indexes) made each
-    # run's import slower than the last.
+    """The bench DB persists: drop this benchmark's rows from earlier runs.
+
+    As the owner, inside the organization's context: the tables FORCE row-level security, so
+    without it the owner's DELETEs saw no row and deleted nothing (every run's million rows
+    stayed, and each run imported into a bigger database than the last)."""
+    from bench.harness import BenchFailed
+
+    conn = ctx.owner_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT set_config('app.current_org', %s, false)", [str(org_id)])
+            for table in (
+                "feedback_feedbackrequest",
+                "feedback_dailyrollup",
+                "feedback_interaction",
+                "feedback_csvimport",
+            ):
+                cur.execute(f"DELETE FROM {table} WHERE organization_id = %s", [org_id])  # noqa: S608
+            cur.execute(
+                "SELECT count(*) FROM feedback_interaction WHERE organization_id = %s", [org_id]
+            )
+            left = cur.fetchone()[0]
+        conn.commit()
+    finally:
+        conn.close()
+    if left:
+        raise BenchFailed(f"csv: {left} interactions of the bench organization were not deleted")
     ctx.owner_sql(
         "VACUUM ANALYZE feedback_interaction, feedback_feedbackrequest, feedback_dailyrollup"
     )

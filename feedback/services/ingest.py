@@ -1078,7 +1078,7 @@ roll AS (
         interactions = feedback_dailyrollup.interactions + EXCLUDED.interactions,
         repeat_contacts = feedback_dailyrollup.repeat_contacts + EXCLUDED.repeat_contacts
 )
-SELECT ins.id, ins.public_id, ins.source, ins.external_id, req.id
+SELECT ins.id, ins.public_id::text, ins.source, ins.external_id, req.id
 FROM ins JOIN req ON req.interaction_id = ins.id
 """
 
@@ -1295,7 +1295,13 @@ def _insert(
                 ):
                     key = (src, ext)
                     out[key] = IngestedRow(
-                        pk, public_id, request_id, status_of[key], send_after, item_of[key], now
+                        pk,
+                        uuid.UUID(public_id),
+                        request_id,
+                        status_of[key],
+                        send_after,
+                        item_of[key],
+                        now,
                     )
         finally:
             cursor.close()
