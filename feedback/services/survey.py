@@ -38,9 +38,11 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection as db_connection
 from django.db import transaction
+from django.template.defaultfilters import linebreaksbr
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -58,9 +60,12 @@ from coachhub.tenancy.models import (
 from coachhub.tenancy.raw import Prepared, RowReader, split_row
 
 from ..models import (
+    ROLLUP_COUNTERS,
+    DailyRollup,
     FeedbackRequest,
     Interaction,
     Mode,
+    RequestKind,
     RequestStatus,
     Response,
     SurveyState,
@@ -268,44 +273,45 @@ def text_on(color: str) -> str:
     return "#000000" if (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) else "#ffffff"
 
 
-def request_email(
-    request: FeedbackRequest, token: str, recipient: str, *, card: AgentCard | None = None
-) -> EmailMultiAlternatives:
-    """The request e-mail (HTML + text) in the customer's language."""
-    interaction = request.interaction
-    organization = request.organization
-    card = card or agent_card(interaction.agent)
-    values = {
-        "agent": card.name,
-        "organization": organization.name,
-        "customer": interaction.customer_name,
+def _email_context(
+    organization,
+    card: AgentCard,
+    customer_name: str,
+    intro: str,
+    subject: str,
+    token: str,
+    is_test: bool,
+) -> dict:
+    # Each URL reversed once (the star links are the survey link with ?stars=N).
+    link = survey_url(token)
+    return {
+        "organization": organization,
+        "brand": brand_color(organization),
+        "brand_text": text_on(brand_color(organization)),
+        "agent": card,
+        "customer_name": customer_name,
+        "intro": intro,
+        "subject": subject,
+        "stars": [(n, f"{link}?stars={n}") for n in range(1, 6)],
+        "survey_link": link,
+        "unsubscribe_link": unsubscribe_url(token),
+        "is_test": is_test,
+        "LANGUAGE_CODE": translation.get_language(),
     }
-    with translation.override(language_for(interaction, organization)):
-        # Each URL reversed once (the star links are the survey link with ?stars=N).
-        link, unsubscribe = survey_url(token), unsubscribe_url(token)
-        subject = _fill(org_setting(organization, "email_subject") or "", **values) or _(
-            "How did %(agent)s do?"
-        ) % {"agent": card.name}
-        intro = _fill(org_setting(organization, "email_intro") or "", **values) or _(
-            "%(agent)s from %(organization)s helped you recently. How did they do? "
-            "One click on a star tells us."
-        ) % {"agent": card.name, "organization": organization.name}
-        context = {
-            "organization": organization,
-            "brand": brand_color(organization),
-            "brand_text": text_on(brand_color(organization)),
-            "agent": card,
-            "customer_name": interaction.customer_name,
-            "intro": intro,
-            "subject": subject,
-            "stars": [(n, f"{link}?stars={n}") for n in range(1, 6)],
-            "survey_link": link,
-            "unsubscribe_link": unsubscribe,
-            "is_test": interaction.mode == Mode.TEST,
-            "LANGUAGE_CODE": translation.get_language(),
-        }
-        text = render_to_string("emails/feedback_request.txt", context)
-        html = render_to_string("emails/feedback_request.html", context)
+
+
+def _default_subject(card: AgentCard) -> str:
+    return _("How did %(agent)s do?") % {"agent": card.name}
+
+
+def _default_intro(card: AgentCard, organization) -> str:
+    return _(
+        "%(agent)s from %(organization)s helped you recently. How did they do? "
+        "One click on a star tells us."
+    ) % {"agent": card.name, "organization": organization.name}
+
+
+def _message(organization, subject: str, text: str, html: str, recipient: str, unsubscribe: str):
     # From the organization by name (the address stays ours): customers answer a company they
     # know, not a tool.
     from_email = formataddr((organization.name, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
@@ -322,6 +328,103 @@ def request_email(
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+# The fast path renders both templates once per (organization, agent card, language, test
+# mode) with sentinels in place of what differs per e-mail (the customer's name, the intro and
+# subject, which may contain it, and the token in every link), cuts the output at the
+# sentinels, and joins the pieces with each e-mail's values, escaped as the template would
+# have (see tests/test_survey_email_render.py: byte-identical to a plain render). The
+# sentinels carry a random per-process mark, so no name or setting can contain one; a render
+# in which the mark turns up anywhere else is not reused.
+_MARK = "zq" + secrets.token_hex(12)
+_SLOT = re.compile(f"{_MARK}([A-Z]){_MARK}")
+_TOKEN, _NAME, _INTRO, _SUBJECT = (f"{_MARK}{k}{_MARK}" for k in "TNIS")
+
+
+@dataclass
+class _Rendered:
+    text: list[str]  # literal, slot letter, literal, … (re.split with one group)
+    html: list[str]
+    unsubscribe: list[str]
+    subject: str  # the default subject and intro in the e-mail's language
+    intro: str
+
+
+def _cut(rendered: str) -> list[str] | None:
+    parts = _SLOT.split(rendered)
+    if any(_MARK in parts[i] for i in range(0, len(parts), 2)):
+        return None  # the mark where no slot is: never reuse this render
+    return parts
+
+
+def _rendered(organization, card: AgentCard, is_test: bool) -> _Rendered | None:
+    """Both templates with slots, in the active language (None: not reusable)."""
+    context = _email_context(organization, card, _NAME, _INTRO, _SUBJECT, _TOKEN, is_test)
+    text = _cut(render_to_string("emails/feedback_request.txt", context))
+    html = _cut(render_to_string("emails/feedback_request.html", context))
+    unsubscribe = _cut(context["unsubscribe_link"])
+    if text is None or html is None or unsubscribe is None:
+        return None
+    return _Rendered(
+        text, html, unsubscribe, _default_subject(card), _default_intro(card, organization)
+    )
+
+
+def _join(parts: list[str], values: dict[str, str]) -> str:
+    out = parts[:]
+    for i in range(1, len(out), 2):
+        out[i] = values[out[i]]
+    return "".join(out)
+
+
+def request_email(
+    request: FeedbackRequest,
+    token: str,
+    recipient: str,
+    *,
+    card: AgentCard | None = None,
+    renders: dict | None = None,
+) -> EmailMultiAlternatives:
+    """The request e-mail (HTML + text) in the customer's language. ``renders``: a dict kept
+    by the caller for a batch, to render the templates once per agent, language and mode."""
+    interaction = request.interaction
+    organization = request.organization
+    card = card or agent_card(interaction.agent)
+    customer = interaction.customer_name
+    values = {"agent": card.name, "organization": organization.name, "customer": customer}
+    subject = _fill(org_setting(organization, "email_subject") or "", **values)
+    intro = _fill(org_setting(organization, "email_intro") or "", **values)
+    is_test = interaction.mode == Mode.TEST
+    language = language_for(interaction, organization)
+    if renders is not None:
+        key = (organization.pk, id(card), language, is_test)
+        if key not in renders:
+            with translation.override(language):
+                renders[key] = (card, _rendered(organization, card, is_test))
+        rendered = renders[key][1]  # the card is kept with it: its id stays its own
+        if rendered is not None:
+            subject = subject or rendered.subject
+            intro = intro or rendered.intro
+            text = _join(rendered.text, {"T": token, "N": customer, "I": intro, "S": subject})
+            html = _join(
+                rendered.html,
+                {
+                    "T": token,
+                    "N": escape(customer),
+                    "I": linebreaksbr(intro, autoescape=True),
+                    "S": escape(subject),
+                },
+            )
+            unsubscribe = _join(rendered.unsubscribe, {"T": token})
+            return _message(organization, subject, text, html, recipient, unsubscribe)
+    with translation.override(language):
+        subject = subject or _default_subject(card)
+        intro = intro or _default_intro(card, organization)
+        context = _email_context(organization, card, customer, intro, subject, token, is_test)
+        text = render_to_string("emails/feedback_request.txt", context)
+        html = render_to_string("emails/feedback_request.html", context)
+    return _message(organization, subject, text, html, recipient, context["unsubscribe_link"])
 
 
 def _hard_bounce(exc: Exception) -> bool:
@@ -341,6 +444,7 @@ class _Connection:
     def __init__(self):
         self._conn = None
         self._cards: dict[int, AgentCard] = {}
+        self.renders: dict = {}  # request_email's templates, rendered once per batch
         self._agents: dict[int, Membership] = {}
         self._organization: Organization | None = None
 
@@ -460,18 +564,29 @@ def _request_send(organization_id: int, request_id: int, connection, now) -> str
 
     request.attempts += 1
     token = token_new()
+    request.token_hash = sha256_hex(token)
+    written = False
     try:
-        # The token is written before the e-mail goes out, in a savepoint that a refused send
-        # rolls back: a sent link always names a stored token once this transaction commits.
-        with transaction.atomic():
-            request.token_hash = sha256_hex(token)
-            GlobalLookup.register(LookupKind.SURVEY_TOKEN, token, request)
-            message = request_email(
-                request, token, recipient, card=connection.card(interaction.agent)
-            )
-            message.connection = connection.get()
-            message.send()
+        message = request_email(
+            request,
+            token,
+            recipient,
+            card=connection.card(interaction.agent),
+            renders=connection.renders,
+        )
+        message.connection = connection.get()
+        # The token and the sent state are written before the e-mail goes out, after a
+        # savepoint that a refused send rolls back to: a sent link always names a stored
+        # token once this transaction commits.
+        sql, params = _sent_writes(request, interaction, now)
+        with db_connection.cursor() as cur:
+            written = True
+            cur.execute(sql, params)
+        message.send()
     except Exception as exc:
+        if written:
+            with db_connection.cursor() as cur:
+                cur.execute(f"ROLLBACK TO SAVEPOINT {_SEND_SAVEPOINT}")
         request.token_hash = ""
         request.last_error = f"{type(exc).__name__}: {exc}"[:500]
         if _hard_bounce(exc):
@@ -495,17 +610,82 @@ def _request_send(organization_id: int, request_id: int, connection, now) -> str
             connection.reset()
         request.save(update_fields=[*update, "token_hash"])
         return outcome
-
-    if request.status != RequestStatus.TEST:
-        request.status = RequestStatus.SENT
-    request.survey_state = SurveyState.SENT
-    request.sent_at = now
-    request.last_error = ""
-    expiry = timedelta(days=int(org_setting(organization, "survey_expiry_days")))
-    request.expires_at = max(request.expires_at, now + expiry)
-    request.save(update_fields=[*update, "token_hash", "sent_at", "expires_at"])
-    rollups.request_sent_rollup(request, interaction=interaction)
     return "sent"
+
+
+_SEND_SAVEPOINT = "feedback_survey_send"
+
+
+@functools.cache
+def _sent_statements():
+    """The writes of a sent request, made on first use: its token's lookup row, the request's
+    sent state, and its ``requests_sent`` in the rollup (what ``GlobalLookup.register``,
+    ``save()`` and ``rollups.request_sent_rollup`` write, as prepared statements sent in one
+    round trip with the savepoint before them)."""
+    r = FeedbackRequest._meta
+    col = {
+        f: r.get_field(f).column
+        for f in (
+            "status",
+            "survey_state",
+            "attempts",
+            "last_error",
+            "updated_at",
+            "token_hash",
+            "sent_at",
+            "expires_at",
+            "organization",
+            "id",
+        )
+    }
+    lookup = Prepared(
+        "feedback_survey_token_lookup",
+        f"INSERT INTO {GlobalLookup._meta.db_table} "  # noqa: S608 - model names
+        "(kind, digest, organization_id, object_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+        ["text", "text", "bigint", "bigint", "timestamptz"],
+    )
+    sent = Prepared(
+        "feedback_survey_sent",
+        f"UPDATE {r.db_table} SET {col['status']} = $3, {col['survey_state']} = $4, "  # noqa: S608
+        f"{col['attempts']} = $5, {col['last_error']} = '', {col['updated_at']} = $6, "
+        f"{col['token_hash']} = $7, {col['sent_at']} = $6, {col['expires_at']} = $8 "
+        f"WHERE {col['organization']} = $1 AND {col['id']} = $2",
+        ["bigint", "bigint", "text", "text", "integer", "timestamptz", "text", "timestamptz"],
+    )
+    counters = ", ".join("1" if c == "requests_sent" else "0" for c in ROLLUP_COUNTERS)
+    rollup = Prepared(
+        "feedback_survey_sent_rollup",
+        f"INSERT INTO {DailyRollup._meta.db_table} "  # noqa: S608 - model names
+        f"(organization_id, day, agent_id, team_id, {', '.join(ROLLUP_COUNTERS)}) "
+        f"VALUES ($1, $2, $3, $4, {counters}) ON CONFLICT ON CONSTRAINT rollup_key "
+        f"DO UPDATE SET requests_sent = {DailyRollup._meta.db_table}.requests_sent + 1",
+        ["bigint", "date", "bigint", "bigint"],
+    )
+    return lookup, sent, rollup
+
+
+def _sent_writes(request: FeedbackRequest, interaction: Interaction, now) -> tuple[str, list]:
+    """The savepoint, then the writes of the sent request (``_sent_statements``): one
+    round trip's SQL and parameters (``request`` itself is left as it is: a refused send
+    saves its own state)."""
+    lookup, sent, rollup = _sent_statements()
+    status = request.status if request.status == RequestStatus.TEST else RequestStatus.SENT
+    expiry = timedelta(days=int(org_setting(request.organization, "survey_expiry_days")))
+    org_id = request.organization_id
+    sql = [f"SAVEPOINT {_SEND_SAVEPOINT}", lookup.execute_sql, sent.execute_sql]
+    params = [
+        LookupKind.SURVEY_TOKEN.value, request.token_hash, org_id, request.pk, timezone.now(),
+        org_id, request.pk, str(status), str(SurveyState.SENT), request.attempts, now,
+        request.token_hash, max(request.expires_at, now + expiry),
+    ]  # fmt: skip
+    # Counted as rollups.request_sent_rollup counts: initial requests of live interactions.
+    if request.kind == RequestKind.INITIAL and interaction.mode == Mode.LIVE:
+        sql.append(rollup.execute_sql)
+        params += [org_id, interaction.local_day, interaction.agent_id, interaction.team_id]
+    with db_connection.cursor() as cur:
+        for statement in (lookup, sent, rollup):
+            statement.ensure(cur)
+    return "; ".join(sql), params
 
 
 def requests_due(organization_id: int, now=None, limit: int = SEND_BATCH) -> list[int]:
