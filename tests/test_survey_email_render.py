@@ -72,7 +72,7 @@ def _compare(fr, cards, renders, token="Tok3n_-AbC"):
         # The whole MIME message too (less its per-message date, id and boundaries).
         assert _mime(fast) == _mime(plain)
     assert renders  # the fast path was taken, not the fallback
-    assert all(entry[1] is not None for entry in renders.values())
+    assert all(entry is not None for entry in renders.values())
 
 
 def _mime(message):
@@ -203,3 +203,30 @@ def test_test_mode_request_is_sent_to_the_test_address_and_not_counted(cast):
     fr = reload(fr)
     assert (fr.status, fr.survey_state) == (RequestStatus.TEST, SurveyState.SENT)
     assert rollup(cast.org_a, cast.ann).get("requests_sent", 0) == 0
+
+
+def test_renders_kept_across_batches_follow_agent_and_organization_changes(cast, monkeypatch):
+    """The process keeps its renders, keyed by what they read: a renamed agent or organization
+    gets a new one. A drain's connection reads the agents again after READS_KEPT_SECONDS."""
+
+    def rename(display_name, org_name):
+        with tenant_context(cast.org_a):
+            AgentProfile.objects.filter(organization_id=cast.org_a.pk, membership=cast.ann).update(
+                display_name=display_name
+            )
+        cast.org_a.name = org_name
+        cast.org_a.save(update_fields=["name"])
+
+    survey.survey_settings_update(cast.org_a, {"suppression_days": 0})
+    rename("First Name", "Org One")
+    connection = survey._Connection()
+    for i, (agent_name, org_name) in enumerate([("First Name", "Org One"), ("Second", "Org Two")]):
+        rename(agent_name, org_name)
+        if i:
+            monkeypatch.setattr(survey, "READS_KEPT_SECONDS", -1)
+        ingest(cast.org_a, cast.ann, email=f"r{i}@example.com")
+        ids = survey.requests_due(cast.org_a.pk)
+        assert survey.requests_send(cast.org_a.pk, ids, connection=connection) == {"sent": 1}
+        body = mail.outbox[-1].body
+        assert agent_name in body and org_name in body
+        assert f"{agent_name} from {org_name}" in mail.outbox[-1].alternatives[0][0]

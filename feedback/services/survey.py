@@ -30,6 +30,7 @@ import logging
 import re
 import secrets
 import smtplib
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
@@ -90,6 +91,8 @@ UNSUBSCRIBE_SOURCE_BOUNCE = "bounce"
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
 SEND_BATCH = 500
+# A drain's batches read the organization and the agents again after this long.
+READS_KEPT_SECONDS = 10
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 # Marked for translation: the default chips (an organization's own labels stay as typed).
@@ -340,6 +343,9 @@ def _message(organization, subject: str, text: str, html: str, recipient: str, u
 _MARK = "zq" + secrets.token_hex(12)
 _SLOT = re.compile(f"{_MARK}([A-Z]){_MARK}")
 _TOKEN, _NAME, _INTRO, _SUBJECT = (f"{_MARK}{k}{_MARK}" for k in "TNIS")
+# The sender's renders, for the life of the worker process (cleared when this many are kept).
+_RENDERS: dict = {}
+RENDERS_KEPT = 1000
 
 
 @dataclass
@@ -386,8 +392,9 @@ def request_email(
     card: AgentCard | None = None,
     renders: dict | None = None,
 ) -> EmailMultiAlternatives:
-    """The request e-mail (HTML + text) in the customer's language. ``renders``: a dict kept
-    by the caller for a batch, to render the templates once per agent, language and mode."""
+    """The request e-mail (HTML + text) in the customer's language. ``renders``: a dict the
+    caller keeps (the sender: ``_RENDERS``), to render the templates once per organization,
+    agent card, language and mode."""
     interaction = request.interaction
     organization = request.organization
     card = card or agent_card(interaction.agent)
@@ -398,11 +405,24 @@ def request_email(
     is_test = interaction.mode == Mode.TEST
     language = language_for(interaction, organization)
     if renders is not None:
-        key = (organization.pk, id(card), language, is_test)
-        if key not in renders:
+        # Keyed by everything the render reads, so an entry never goes stale.
+        key = (
+            organization.pk,
+            organization.name,
+            organization.brand_color,
+            card.name,
+            card.bio,
+            card.photo_url,
+            card.initials,
+            language,
+            is_test,
+        )
+        rendered = renders.get(key, renders)
+        if rendered is renders:
+            if len(renders) >= RENDERS_KEPT:
+                renders.clear()
             with translation.override(language):
-                renders[key] = (card, _rendered(organization, card, is_test))
-        rendered = renders[key][1]  # the card is kept with it: its id stays its own
+                rendered = renders[key] = _rendered(organization, card, is_test)
         if rendered is not None:
             subject = subject or rendered.subject
             intro = intro or rendered.intro
@@ -439,14 +459,24 @@ def _retry_at(attempts: int, now: datetime) -> datetime:
 
 
 class _Connection:
-    """One SMTP connection shared by a batch, reopened after a failure."""
+    """One SMTP connection shared by a batch, reopened after a failure, and what the batch
+    reads once: the organization, the agents and their cards (a drain's batches share these
+    for up to ``READS_KEPT_SECONDS``)."""
 
     def __init__(self):
         self._conn = None
+        self._read_at = time.monotonic()
         self._cards: dict[int, AgentCard] = {}
-        self.renders: dict = {}  # request_email's templates, rendered once per batch
         self._agents: dict[int, Membership] = {}
         self._organization: Organization | None = None
+
+    def fresh(self) -> None:
+        """Forget the reads once they are ``READS_KEPT_SECONDS`` old."""
+        if time.monotonic() - self._read_at > READS_KEPT_SECONDS:
+            self._read_at = time.monotonic()
+            self._cards.clear()
+            self._agents.clear()
+            self._organization = None
 
     def card(self, agent: Membership) -> AgentCard:
         """Agent cards are read once per batch (a batch is seconds long)."""
@@ -572,7 +602,7 @@ def _request_send(organization_id: int, request_id: int, connection, now) -> str
             token,
             recipient,
             card=connection.card(interaction.agent),
-            renders=connection.renders,
+            renders=_RENDERS,
         )
         message.connection = connection.get()
         # The token and the sent state are written before the e-mail goes out, after a
@@ -702,10 +732,14 @@ def requests_due(organization_id: int, now=None, limit: int = SEND_BATCH) -> lis
         )
 
 
-def requests_send(organization_id: int, request_ids, *, now=None) -> dict[str, int]:
-    """Send the given requests that are due, over one SMTP connection. Counts per outcome."""
+def requests_send(
+    organization_id: int, request_ids, *, now=None, connection: _Connection | None = None
+) -> dict[str, int]:
+    """Send the given requests that are due, over one SMTP connection. Counts per outcome.
+    ``connection``: the drain's, whose reads outlive the batch (its SMTP connection does not)."""
     counts: dict[str, int] = {}
-    connection = _Connection()
+    connection = connection or _Connection()
+    connection.fresh()
     try:
         for request_id in request_ids:
             outcome = request_send(organization_id, request_id, connection=connection, now=now)
@@ -1133,6 +1167,7 @@ def requests_drain(organization_id: int, *, batch: int = DRAIN_BATCH) -> dict[st
     ids_key, armed_key = _drain_keys(organization_id)
     client = redis_client()
     counts: dict[str, int] = {}
+    connection = _Connection()  # its reads shared by the batches
     while True:
         rings = client.lpop(ids_key, batch)  # each ring's ids, comma-separated
         if not rings:
@@ -1147,7 +1182,8 @@ def requests_drain(organization_id: int, *, batch: int = DRAIN_BATCH) -> dict[st
         ids = list(dict.fromkeys(int(x) for ring in rings for x in ring.split(b",") if x))
         for start in range(0, len(ids), batch):
             client.expire(armed_key, DRAIN_ARMED_SECONDS)
-            for outcome, n in requests_send(organization_id, ids[start : start + batch]).items():
+            sent = requests_send(organization_id, ids[start : start + batch], connection=connection)
+            for outcome, n in sent.items():
                 counts[outcome] = counts.get(outcome, 0) + n
 
 
