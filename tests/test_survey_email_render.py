@@ -230,3 +230,21 @@ def test_renders_kept_across_batches_follow_agent_and_organization_changes(cast,
         body = mail.outbox[-1].body
         assert agent_name in body and org_name in body
         assert f"{agent_name} from {org_name}" in mail.outbox[-1].alternatives[0][0]
+
+
+def test_sender_of_another_organization_sees_nothing(cast):
+    """Another organization's sender given this request's id: skipped, nothing written."""
+    from feedback.models import RequestStatus, SurveyState
+
+    fr = ingest(cast.org_a, cast.ann)
+    mail.outbox.clear()
+    assert survey.requests_send(cast.org_b.pk, [fr.pk]) == {"skipped": 1}
+    assert survey.request_send(cast.org_b.pk, fr.pk) == "skipped"
+    assert mail.outbox == []
+    fr = reload(fr)
+    assert (fr.status, fr.survey_state, fr.attempts) == (
+        RequestStatus.SCHEDULED,
+        SurveyState.PENDING,
+        0,
+    )
+    assert survey.requests_send(cast.org_a.pk, [fr.pk]) == {"sent": 1}

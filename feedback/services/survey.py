@@ -49,7 +49,12 @@ from django.utils.translation import gettext_noop
 
 from coachhub.core.outbox import event_record
 from coachhub.core.redisclient import LuaScript, redis_client
-from coachhub.tenancy.context import current_organization_id, tenant_context
+from coachhub.tenancy.context import (
+    ORG_SETTING,
+    _entered_from_database,
+    current_organization_id,
+    tenant_context,
+)
 from coachhub.tenancy.models import (
     AgentProfile,
     GlobalLookup,
@@ -521,8 +526,10 @@ def request_send(organization_id: int, request_id: int, *, connection=None, now=
     own = connection is None
     connection = connection or _Connection()
     try:
-        with tenant_context(organization_id):
-            return _request_send(organization_id, request_id, connection, now or timezone.now())
+        with _claimed(organization_id, request_id) as row:
+            if row is None:
+                return "skipped"
+            return _request_send(organization_id, row, connection, now or timezone.now())
     finally:
         if own:
             connection.close()
@@ -546,16 +553,23 @@ def _claim_statement():
         f"'{SurveyState.PENDING.value}' FOR UPDATE OF r SKIP LOCKED",
         ["bigint", "bigint"],
     )
-    return r, i, statement
+    enter = Prepared(
+        "feedback_survey_enter", f"SELECT set_config('{ORG_SETTING}', $1::text, true)", ["bigint"]
+    )
+    return r, i, statement, enter
 
 
-def _request_send(organization_id: int, request_id: int, connection, now) -> str:
-    r_reader, i_reader, claim = _claim_statement()
-    with db_connection.cursor() as cur:
-        claim.execute(cur, [organization_id, request_id])
-        row = cur.fetchone()
-    if row is None:
-        return "skipped"
+def _claimed(organization_id: int, request_id: int):
+    """``tenant_context(organization_id)`` entered in the same round trip as the claim: yields
+    the claimed row inside the organization (row-level security applies), or None."""
+    _r, _i, claim, enter = _claim_statement()
+    return _entered_from_database(
+        enter, claim, [organization_id, request_id], lambda row: (organization_id, row)
+    )
+
+
+def _request_send(organization_id: int, row, connection, now) -> str:
+    r_reader, i_reader, _claim, _enter = _claim_statement()
     # blocked: the suppression's source, if the address is suppressed
     request_values, interaction_values, (blocked,) = split_row(row, (r_reader, i_reader))
     request = r_reader.instance(request_values)
