@@ -373,6 +373,22 @@ def test_agents_found_by_an_earlier_chunk_are_not_looked_up_again(cast, monkeypa
         assert Interaction.objects.get(external_id="T-13").agent_id == cast.andy.pk
 
 
+def test_a_long_import_plans_its_statements_again_as_its_rows_grow(cast, monkeypatch):
+    """No ANALYZE sees an open import's rows: its statements are planned again at chunks 2, 4,
+    8 … (a plan made on empty tables kept probing the wrong index for the whole file)."""
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(csv_import, "CHUNK_ROWS", 2)
+    imp = make_import(cast.org_a, csv_text(*(row(i) for i in range(1, 19))), history=True)
+    with CaptureQueriesContext(connection) as queries:
+        imp = confirm_and_run(cast.org_a, imp)
+    assert (imp.status, imp.created) == (ImportStatus.DONE, 18)
+    replans = [
+        q["sql"] for q in queries if q["sql"].startswith("DEALLOCATE feedback_ingest_insert")
+    ]
+    assert len(replans) == 3  # 9 chunks: before the 2nd, 4th and 8th
+
+
 def test_a_database_error_while_a_chunk_is_written_rolls_back_the_whole_file(cast, monkeypatch):
     from feedback.services import ingest
 

@@ -94,6 +94,15 @@ class Prepared:
             cursor.execute(self.prepare_sql)
             known.add(self.name)
 
+    def replan(self, cursor) -> None:
+        """Prepare (and so plan) it again on this session. A plan is made with the statistics
+        of its time and kept by the session until an ANALYZE; inside one long transaction that
+        grows a table (a CSV import) no ANALYZE can see the new rows, and a plan made while
+        the table was empty stays wrong for the whole transaction. Planned again once the rows
+        exist, it sees them (the planner reads the table's current size)."""
+        self.ensure(cursor)
+        cursor.execute(f"DEALLOCATE {self.name}; {self.prepare_sql}")
+
     def execute(self, cursor, params) -> None:
         self.ensure(cursor)
         cursor.execute(self.execute_sql, params)

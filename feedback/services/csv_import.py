@@ -340,6 +340,7 @@ def csv_import_run(imp: CsvImport, *, chunk_rows: int | None = None) -> CsvImpor
         interactions_ingest_start,
         items_check,
         known_agents,
+        statements_replan,
     )
 
     if imp.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
@@ -369,11 +370,14 @@ def csv_import_run(imp: CsvImport, *, chunk_rows: int | None = None) -> CsvImpor
             # in flight, and a chunk's result is taken once the next one is sent.
             agents = known_agents()
             writing = None  # (the chunk being written, rows read up to its end)
-            for items, rows, errors, total in chunks(
-                reader, header.names, chunk_rows or CHUNK_ROWS
+            for number, (items, rows, errors, total) in enumerate(
+                chunks(reader, header.names, chunk_rows or CHUNK_ROWS), start=1
             ):
                 if errors:
                     raise ImportRefused(errors)
+                if number > 1 and number & (number - 1) == 0:
+                    # Chunks 2, 4, 8 …: plans that see the rows this import has written.
+                    statements_replan(statements)
                 checked = (
                     items_check(organization, items, default_source=SOURCE, channels=channels)
                     if items
