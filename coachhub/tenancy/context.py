@@ -93,7 +93,7 @@ def _inside(org_id: int | None, outermost: bool, previous: str):
 
 
 @contextmanager
-def _entered_from_database(enter, load, params: list, build):
+def entered_from_database(enter, load, params: list, build):
     """Enter the organization the database finds (``enter`` sets the setting from
     ``params[0]``), then read ``load``'s one row under it (row-level security applies), in one
     round trip. ``build(row)`` gives ``(organization id, value)``; yields the value inside the
@@ -153,7 +153,7 @@ def api_key_context(digest: str):
         organization = org_reader.instance(org_values)
         return organization.pk, (organization, key_reader.instance(key_values))
 
-    return _entered_from_database(enter, load, [digest], build)
+    return entered_from_database(enter, load, [digest], build)
 
 
 @functools.cache
@@ -219,7 +219,7 @@ def member_context(slug: str, user):
         )
         return member.organization_id, member
 
-    return _entered_from_database(enter, load, [slug, int(user.pk)], build)
+    return entered_from_database(enter, load, [slug, int(user.pk)], build)
 
 
 # The user setting an enclosing ``user_context`` set ("" outside one): what to restore after.

@@ -51,8 +51,8 @@ from coachhub.core.outbox import event_record
 from coachhub.core.redisclient import LuaScript, redis_client
 from coachhub.tenancy.context import (
     ORG_SETTING,
-    _entered_from_database,
     current_organization_id,
+    entered_from_database,
     tenant_context,
 )
 from coachhub.tenancy.models import (
@@ -563,7 +563,7 @@ def _claimed(organization_id: int, request_id: int):
     """``tenant_context(organization_id)`` entered in the same round trip as the claim: yields
     the claimed row inside the organization (row-level security applies), or None."""
     _r, _i, claim, enter = _claim_statement()
-    return _entered_from_database(
+    return entered_from_database(
         enter, claim, [organization_id, request_id], lambda row: (organization_id, row)
     )
 
