@@ -19,11 +19,14 @@ increment. Rows are written in key order so two multi-row upserts cannot deadloc
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
 from django.db import connection, transaction
+
+from coachhub.tenancy.raw import Prepared
 
 from ..models import ROLLUP_COUNTERS, Mode, RequestKind
 
@@ -157,19 +160,36 @@ def response_rollup_change(
     rollup_apply(organization_id, {k: dict(v) for k, v in deltas.items()})
 
 
+@functools.cache
+def _request_sent_statement() -> Prepared:
+    counters = ", ".join("1" if c == "requests_sent" else "0" for c in ROLLUP_COUNTERS)
+    return Prepared(
+        "feedback_rollup_request_sent",
+        f"INSERT INTO feedback_dailyrollup (organization_id, day, agent_id, team_id, {_COLUMNS})"  # noqa: S608
+        f" VALUES ($1, $2, $3, $4, {counters}) ON CONFLICT ON CONSTRAINT rollup_key"
+        " DO UPDATE SET requests_sent = feedback_dailyrollup.requests_sent + 1",
+        ["bigint", "date", "bigint", "bigint"],
+    )
+
+
+def request_sent_write(request, interaction) -> tuple[Prepared, list] | None:
+    """The statement and parameters counting a sent request, or None when it does not count
+    (recovery requests, test interactions): for a caller that sends it in a round trip of its
+    own (the survey sender); ``request_sent_rollup`` runs it."""
+    if request.kind != RequestKind.INITIAL or interaction.mode != Mode.LIVE:
+        return None
+    params = [request.organization_id, interaction.local_day, interaction.agent_id]
+    return _request_sent_statement(), [*params, interaction.team_id]
+
+
 def request_sent_rollup(request, *, interaction=None) -> None:
     """Count a sent initial request. Call exactly once per request, when ``sent_at`` is first
     set (claim it with a conditional UPDATE), in the same transaction."""
-    interaction = interaction or request.interaction
-    if request.kind != RequestKind.INITIAL or interaction.mode != Mode.LIVE:
-        return
-    rollup_apply_one(
-        request.organization_id,
-        day=interaction.local_day,
-        agent_id=interaction.agent_id,
-        team_id=interaction.team_id,
-        delta={"requests_sent": 1},
-    )
+    write = request_sent_write(request, interaction or request.interaction)
+    if write is not None:
+        statement, params = write
+        with connection.cursor() as cur:
+            statement.execute(cur, params)
 
 
 # --- rebuild ----------------------------------------------------------------------------

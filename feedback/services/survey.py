@@ -66,12 +66,9 @@ from coachhub.tenancy.models import (
 from coachhub.tenancy.raw import Prepared, RowReader, split_row
 
 from ..models import (
-    ROLLUP_COUNTERS,
-    DailyRollup,
     FeedbackRequest,
     Interaction,
     Mode,
-    RequestKind,
     RequestStatus,
     Response,
     SurveyState,
@@ -662,10 +659,10 @@ _SEND_SAVEPOINT = "feedback_survey_send"
 
 @functools.cache
 def _sent_statements():
-    """The writes of a sent request, made on first use: its token's lookup row, the request's
-    sent state, and its ``requests_sent`` in the rollup (what ``GlobalLookup.register``,
-    ``save()`` and ``rollups.request_sent_rollup`` write, as prepared statements sent in one
-    round trip with the savepoint before them)."""
+    """The writes of a sent request, made on first use: its token's lookup row and the
+    request's sent state (what ``GlobalLookup.register`` and ``save()`` write, as prepared
+    statements sent in one round trip with the savepoint before them and the rollup's count,
+    ``rollups.request_sent_write``, after)."""
     r = FeedbackRequest._meta
     col = {
         f: r.get_field(f).column
@@ -696,23 +693,15 @@ def _sent_statements():
         f"WHERE {col['organization']} = $1 AND {col['id']} = $2",
         ["bigint", "bigint", "text", "text", "integer", "timestamptz", "text", "timestamptz"],
     )
-    counters = ", ".join("1" if c == "requests_sent" else "0" for c in ROLLUP_COUNTERS)
-    rollup = Prepared(
-        "feedback_survey_sent_rollup",
-        f"INSERT INTO {DailyRollup._meta.db_table} "  # noqa: S608 - model names
-        f"(organization_id, day, agent_id, team_id, {', '.join(ROLLUP_COUNTERS)}) "
-        f"VALUES ($1, $2, $3, $4, {counters}) ON CONFLICT ON CONSTRAINT rollup_key "
-        f"DO UPDATE SET requests_sent = {DailyRollup._meta.db_table}.requests_sent + 1",
-        ["bigint", "date", "bigint", "bigint"],
-    )
-    return lookup, sent, rollup
+    return lookup, sent
 
 
 def _sent_writes(request: FeedbackRequest, interaction: Interaction, now) -> tuple[str, list]:
     """The savepoint, then the writes of the sent request (``_sent_statements``): one
     round trip's SQL and parameters (``request`` itself is left as it is: a refused send
     saves its own state)."""
-    lookup, sent, rollup = _sent_statements()
+    lookup, sent = _sent_statements()
+    statements = [lookup, sent]
     status = request.status if request.status == RequestStatus.TEST else RequestStatus.SENT
     expiry = timedelta(days=int(org_setting(request.organization, "survey_expiry_days")))
     org_id = request.organization_id
@@ -722,12 +711,13 @@ def _sent_writes(request: FeedbackRequest, interaction: Interaction, now) -> tup
         org_id, request.pk, str(status), str(SurveyState.SENT), request.attempts, now,
         request.token_hash, max(request.expires_at, now + expiry),
     ]  # fmt: skip
-    # Counted as rollups.request_sent_rollup counts: initial requests of live interactions.
-    if request.kind == RequestKind.INITIAL and interaction.mode == Mode.LIVE:
-        sql.append(rollup.execute_sql)
-        params += [org_id, interaction.local_day, interaction.agent_id, interaction.team_id]
+    counted = rollups.request_sent_write(request, interaction)
+    if counted is not None:
+        statements.append(counted[0])
+        sql.append(counted[0].execute_sql)
+        params += counted[1]
     with db_connection.cursor() as cur:
-        for statement in (lookup, sent, rollup):
+        for statement in statements:
             statement.ensure(cur)
     return "; ".join(sql), params
 
