@@ -363,13 +363,19 @@ def csv_import_run(imp: CsvImport, *, chunk_rows: int | None = None) -> CsvImpor
             header = header_check(reader.header)
             if header.errors:
                 raise ImportRefused(header.errors)
-            # Pipelined: each chunk is read and checked here while Postgres writes the previous
-            # one on ``statements``' thread; its agents are looked up once that one is written.
             # Pipelined: each chunk is read, checked and sent while Postgres writes the one
-            # before (agents resolved by the first chunks are reused); at most two chunks are
-            # in flight, and a chunk's result is taken once the next one is sent.
+            # before on ``statements``' thread (agents resolved by earlier chunks are reused);
+            # at most two chunks are in flight, and a chunk's result is taken once the next
+            # one is sent.
             agents = known_agents()
             writing = None  # (the chunk being written, rows read up to its end)
+
+            def take(pending) -> None:
+                nonlocal created, duplicates
+                result = pending.result()
+                created += result.created
+                duplicates += result.duplicates
+
             for number, (items, rows, errors, total) in enumerate(
                 chunks(reader, header.names, chunk_rows or CHUNK_ROWS), start=1
             ):
@@ -378,11 +384,6 @@ def csv_import_run(imp: CsvImport, *, chunk_rows: int | None = None) -> CsvImpor
                 if number > 1 and number & (number - 1) == 0:
                     # Chunks 2, 4, 8 …: plans that see the rows this import has written.
                     statements_replan(statements)
-                checked = (
-                    items_check(organization, items, default_source=SOURCE, channels=channels)
-                    if items
-                    else None
-                )
                 written, writing = writing, None
                 if items:
                     try:
@@ -393,23 +394,21 @@ def csv_import_run(imp: CsvImport, *, chunk_rows: int | None = None) -> CsvImpor
                             default_source=SOURCE,
                             mode="live",
                             history=imp.history,
-                            checked=checked,
+                            checked=items_check(
+                                organization, items, default_source=SOURCE, channels=channels
+                            ),
                             agents_known=agents,
                         )
                     except IngestValidationError as exc:
                         raise ImportRefused(ingest_errors_to_rows(exc.errors, rows)) from exc
                     writing = (pending, total)
                 if written is not None:
-                    result = written[0].result()
-                    created += result.created
-                    duplicates += result.duplicates
+                    take(written[0])
                     progress.rows(written[1])
                 if writing is None:
                     progress.rows(total)
             if writing is not None:
-                result = writing[0].result()
-                created += result.created
-                duplicates += result.duplicates
+                take(writing[0])
     except (ImportRefused, NotACsv) as exc:
         # The savepoint rolled back every chunk: nothing of this file was imported.
         progress.close()

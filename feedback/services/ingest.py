@@ -470,8 +470,8 @@ def _check_call(organization, mode: str, name: str) -> None:
 @dataclass
 class Checked:
     """Items checked without the database (``items_check``): their keys, the validated first
-    occurrence of each key, and the field errors. A CSV import checks the next chunk in a
-    reader thread while the current one is written (``interactions_ingest(checked=...)``)."""
+    occurrence of each key, and the field errors. A CSV import checks its next chunk while
+    Postgres writes the one before (``interactions_ingest_start(checked=...)``)."""
 
     keys: list[tuple[str, str] | None]
     new: list[tuple[int, tuple[str, str], dict]]
@@ -632,7 +632,7 @@ def interactions_ingest(
     # import): an error here fails the caller's transaction, which is what every caller wants,
     # and saves two round trips on the hot path.
     with transaction.atomic(savepoint=False):
-        _sent, stored = _insert(organization, prepared)
+        stored = _insert(organization, prepared)
         return _ingest_result(organization, prepared, stored())
 
 
@@ -668,21 +668,15 @@ def interactions_ingest_start(
         statements,
         agents_known,
     )
-    sent, stored = _insert(organization, prepared, statements)
-    return PendingIngest(organization, prepared, sent, stored)
+    return PendingIngest(organization, prepared, _insert(organization, prepared, statements))
 
 
 class PendingIngest:
-    """What ``interactions_ingest_start`` sent. ``wait()`` returns once Postgres has written it
-    (raising its error, if any); ``result()`` gives the ``IngestResult`` (waiting first)."""
+    """What ``interactions_ingest_start`` sent. ``result()`` waits until Postgres has written
+    it (raising its error, if any) and gives the ``IngestResult``."""
 
-    def __init__(self, organization, prepared: _Prepared, sent: list, stored: Callable):
-        self._organization, self._prepared = organization, prepared
-        self._sent, self._stored = sent, stored
-
-    def wait(self) -> None:
-        for future in self._sent:
-            future.result()
+    def __init__(self, organization, prepared: _Prepared, stored: Callable):
+        self._organization, self._prepared, self._stored = organization, prepared, stored
 
     def result(self) -> IngestResult:
         return _ingest_result(self._organization, self._prepared, self._stored())
@@ -1217,10 +1211,9 @@ def _statement() -> _InsertStatement:
 
 def _insert(
     organization, prepared: _Prepared, statements: StatementThread | None = None
-) -> tuple[list, Callable[[], dict[tuple[str, str], IngestedRow]]]:
+) -> Callable[[], dict[tuple[str, str], IngestedRow]]:
     """Send the statements writing ``prepared.new`` (on ``statements``' thread if given, else
-    here and now). Returns what was sent (futures on the thread, else each statement's rows)
-    and the function that waits for them and gives the stored rows by key."""
+    here and now). Returns the function that waits for them and gives the stored rows by key."""
     mode, history, new, now, plan = (
         prepared.mode,
         prepared.history,
@@ -1229,7 +1222,7 @@ def _insert(
         prepared.plan,
     )
     if not new:
-        return [], dict
+        return dict
     statuses = _statuses(mode, history, new, plan)
     send_after, expires_at = plan.send_after, plan.expires_at
     cleans = []
@@ -1313,7 +1306,7 @@ def _insert(
             cursor.close()
         return out
 
-    return results if statements is not None else [], collect
+    return collect
 
 
 def known_agents() -> _Agents:
