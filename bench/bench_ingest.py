@@ -76,14 +76,12 @@ def _forget_doorbells() -> None:
     doorbell), and the drain tasks they left on the bench queue. Other benchmarks ring too
     (`bulk`'s HTTP part leaves ~0.4 M requests rung and no worker to send them): a worker
     started here would e-mail that backlog on both cores while this one measures."""
-    from django.conf import settings
-
     from coachhub.celery import app
     from coachhub.core.redisclient import redis_client
+    from feedback.services.survey import _drain_prefix
 
     client = redis_client()
-    pattern = f"{settings.CELERY_TASK_DEFAULT_QUEUE}:survey-drain:*"
-    keys = list(client.scan_iter(match=pattern, count=1000))
+    keys = list(client.scan_iter(match=f"{_drain_prefix()}:*", count=1000))
     if keys:
         client.delete(*keys)
     dropped = app.control.purge()

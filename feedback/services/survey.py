@@ -1121,10 +1121,14 @@ DRAIN_ARMED_SECONDS = 60
 DRAIN_IDS_TTL = 3600
 
 
-def _drain_keys(organization_id: int) -> tuple[str, str]:
+def _drain_prefix() -> str:
     # Named after the Celery queue the drain task goes to (per deployment; per session in
     # tests): an armed flag always belongs to a task of that queue.
-    base = f"{settings.CELERY_TASK_DEFAULT_QUEUE}:survey-drain:{int(organization_id)}"
+    return f"{settings.CELERY_TASK_DEFAULT_QUEUE}:survey-drain"
+
+
+def _drain_keys(organization_id: int) -> tuple[str, str]:
+    base = f"{_drain_prefix()}:{int(organization_id)}"
     return f"{base}:ids", f"{base}:armed"
 
 
